@@ -1,0 +1,198 @@
+"""pytest wiring of the suite: Hypothesis profiles, the device, and the evidence results file.
+
+Profiles (``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME``; default ``ci``):
+- ``ci``: derandomized, no deadline, fixed example counts (properties/harness.py: EXAMPLES); replaces Hypothesis's
+  built-in ``ci`` profile that ``CI=true`` would load.
+- ``dev``: few examples, random, for quick iteration.
+- ``thorough``: 1000 examples on cheap claims, ``target()`` towards the worst margins.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import Phase, settings
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from properties.harness import EXAMPLES, Session  # noqa: E402
+from reports import results as _results  # noqa: E402
+from theorems.core import Cost, environment  # noqa: E402
+
+_COMMON = dict(deadline=None, print_blob=True, report_multiple_bugs=False)
+settings.register_profile("ci", derandomize=True, max_examples=EXAMPLES["ci"][Cost.CHEAP], database=None, **_COMMON)
+settings.register_profile("dev", max_examples=EXAMPLES["dev"][Cost.CHEAP], **_COMMON)
+settings.register_profile(
+    "thorough",
+    max_examples=EXAMPLES["thorough"][Cost.CHEAP],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    **_COMMON,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+DEFAULT_RESULTS = "claims-out/results.jsonl"
+DEFAULT_REPORT = "claims-out/report.html"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("claims", "ICL theory claims")
+    g.addoption("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where models run (auto = CUDA if available)")
+    g.addoption("--claims-results", default=DEFAULT_RESULTS, help=f"evidence file, JSON lines (default {DEFAULT_RESULTS})")
+    g.addoption("--claims-report", default=DEFAULT_REPORT, help=f"HTML report written after the run (default {DEFAULT_REPORT})")
+    g.addoption("--no-claims-report", action="store_true", help="do not write the HTML report")
+    g.addoption("--claims-baseline", default=None, help="fail the run on regressions against this baseline file")
+    g.addoption("--claims-update-baseline", default=None, metavar="PATH", nargs="?", const="reports/baseline.json",
+                help="write the run's verdicts and worst margins as the new baseline (default reports/baseline.json)")
+
+
+def _resolve_device(config: pytest.Config) -> str:
+    import torch
+
+    want = config.getoption("--device")
+    if want == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if want == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError("--device cuda was requested but torch sees no CUDA GPU (torch.cuda.is_available() is False)")
+    return want
+
+
+def _profile_name() -> str:
+    return getattr(settings, "_current_profile", None) or os.environ.get("HYPOTHESIS_PROFILE", "ci")
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+@pytest.hookimpl(trylast=True)  # after Hypothesis's plugin has loaded --hypothesis-profile
+def pytest_configure(config: pytest.Config) -> None:
+    import torch
+
+    for name, doc in [
+        ("ren2024", "claims of Ren & Liu 2024"),
+        ("yang2024", "claims of Yang et al. 2024"),
+        ("li2024", "claims of Li et al. 2024"),
+        ("slow", "claims that train models or reproduce figures (deselect with -m 'not slow')"),
+        ("reconstructed", "claim whose statement is DERIVED (reconstructed), not the paper's verbatim text"),
+        ("stated", "claim whose statement is STATED by the paper"),
+        ("browser", "needs headless Chromium"),
+    ]:
+        config.addinivalue_line("markers", f"{name}: {doc}")
+
+    Session.device = _resolve_device(config)
+    Session.profile = _profile_name()
+    if Session.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+    results = Path(config.getoption("--claims-results"))
+    parts = _results.parts_dir_for(results)
+    if _is_worker(config):
+        wi = config.workerinput
+        # Workers share the cores: give each its slice so they do not oversubscribe them.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(wi.get("workercount", 1))))
+        worker = wi["workerid"]
+    else:
+        if parts.exists():  # leftovers of an earlier run that was killed before merging
+            import shutil
+
+            shutil.rmtree(parts, ignore_errors=True)
+        config._claims_started = time.time()  # type: ignore[attr-defined]
+        worker = "main"
+    writer = _results.PartWriter(parts, worker)
+    config._claims_writer = writer  # type: ignore[attr-defined]
+    Session.recorder = writer.write
+
+
+def _header(config: pytest.Config) -> list[dict]:
+    from theorems.registry import PAPERS, all_claims
+
+    run = {
+        "type": "run",
+        "format": _results.FORMAT,
+        "profile": Session.profile,
+        "device": Session.device,
+        "started": _dt.datetime.fromtimestamp(getattr(config, "_claims_started", time.time()), _dt.timezone.utc).isoformat(),
+        "git_commit": _git_commit(),
+        "command": " ".join(["pytest", *config.invocation_params.args]),
+        "workers": getattr(config.option, "numprocesses", None) or 0,
+        "papers": {k: {"title": v["title"], "spec_ids": v["spec_ids"]} for k, v in PAPERS.items()},
+        **environment(),
+    }
+    return [run] + [{"type": "claim", **c.metadata()} for c in all_claims()]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    writer = getattr(config, "_claims_writer", None)
+    if writer is not None:
+        writer.close()
+    if _is_worker(config):
+        return
+    results = Path(config.getoption("--claims-results"))
+    parts = _results.parts_dir_for(results)
+    if not any(p.stat().st_size for p in parts.glob("*.jsonl")) if parts.exists() else True:
+        import shutil
+
+        shutil.rmtree(parts, ignore_errors=True)
+        return  # nothing recorded (e.g. only tests/ ran): leave any earlier results and report untouched
+    end = {
+        "type": "end",
+        "seconds": time.time() - getattr(config, "_claims_started", time.time()),
+        "exitstatus": int(exitstatus),
+        "interrupted": int(exitstatus) == int(pytest.ExitCode.INTERRUPTED),
+    }
+    _results.merge_parts(results, _header(config), end)
+    config._claims_results_path = results  # type: ignore[attr-defined]
+    _after_results(config, results)
+    if getattr(config, "_claims_gate_failed", False):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the regression gate turns a green run red
+
+
+def _after_results(config: pytest.Config, results: Path) -> None:
+    """Report and regression gate; both are functions of the results file alone."""
+    try:
+        from reports import gate, html  # noqa: F401
+    except ImportError:  # report/gate not built yet
+        return
+    lines = []
+    if not config.getoption("--no-claims-report"):
+        out = Path(config.getoption("--claims-report"))
+        html.build_report(results, out)
+        lines.append(f"claims report: {out}")
+    lines.append(f"claims results: {results}")
+    base = config.getoption("--claims-baseline")
+    if base:
+        problems = gate.compare(results, Path(base))
+        if problems:
+            lines.append(f"claims baseline {base}: {len(problems)} regression(s)")
+            lines += [f"  REGRESSION {p}" for p in problems]
+            config._claims_gate_failed = True  # type: ignore[attr-defined]
+        else:
+            lines.append(f"claims baseline {base}: no regression")
+    upd = config.getoption("--claims-update-baseline")
+    if upd:
+        gate.write_baseline(results, Path(upd))
+        lines.append(f"claims baseline written: {upd}")
+    config._claims_summary = lines  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    for line in getattr(config, "_claims_summary", []):
+        terminalreporter.write_line(line)

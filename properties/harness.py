@@ -1,0 +1,94 @@
+"""The thin generic layer between Hypothesis and the claim registry (cf. array-api-tests).
+
+A property test draws a config and a seed, runs the claim through :func:`theorems.run_claim`, records the evidence,
+steers Hypothesis towards the worst margins with ``target()``, and asserts ``evidence.holds``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings, target
+from hypothesis import strategies as st
+from hypothesis.control import current_build_context
+
+from theorems import ConfigError, Cost, get_claim, run_claim
+
+# Examples per claim, by profile and cost. The profile's own max_examples is the CHEAP count.
+EXAMPLES: dict[str, dict[Cost, int]] = {
+    "ci": {Cost.CHEAP: 25, Cost.MEDIUM: 4, Cost.SLOW: 1},
+    "dev": {Cost.CHEAP: 10, Cost.MEDIUM: 2, Cost.SLOW: 1},
+    "thorough": {Cost.CHEAP: 1000, Cost.MEDIUM: 60, Cost.SLOW: 5},
+}
+
+SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
+
+
+class Session:
+    """Set by conftest.py: device, profile and the evidence recorder of this process."""
+
+    device: str = "cpu"
+    profile: str = "ci"
+    recorder = None  # callable(dict) -> None
+
+
+def examples_for(cost: Cost) -> int:
+    table = EXAMPLES.get(Session.profile)
+    if table is None:  # a user-defined profile: scale from its max_examples
+        n = settings().max_examples
+        return {Cost.CHEAP: n, Cost.MEDIUM: max(1, n // 8), Cost.SLOW: max(1, n // 25)}[cost]
+    return table[cost]
+
+
+def check_claim(claim_id: str, config: st.SearchStrategy[dict[str, Any]], *, max_examples: int | None = None) -> None:
+    """Hypothesis property: for every drawn (config, seed) the claim holds. Records one evidence line per example."""
+    claim = get_claim(claim_id)
+    test_id = os.environ.get("PYTEST_CURRENT_TEST", claim_id).split(" ")[0]
+    buffer: list[dict[str, Any]] = []
+    n = max_examples or examples_for(claim.cost)
+
+    @settings(max_examples=n, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(cfg=config, seed=SEEDS)
+    def prop(cfg: dict[str, Any], seed: int) -> None:
+        try:
+            ev = run_claim(claim, cfg, seed=seed, device=Session.device)
+        except ConfigError as e:  # a strategy drew an invalid config: a bug of the strategy, say so plainly
+            raise AssertionError(f"strategy for {claim_id} drew an invalid config: {e}") from None
+        rec = ev.to_json() | {"type": "evidence", "test_id": test_id, "profile": Session.profile}
+        final = current_build_context().is_final
+        # While Hypothesis shrinks a failure it replays many failing candidates; keep only the final, minimal one.
+        if ev.holds is not False or final:
+            rec["example"] = len(buffer)
+            rec["final"] = final
+            buffer.append(rec)
+        if ev.relative_margin is not None:
+            target(-ev.relative_margin, label=f"{claim_id} worst relative margin")
+        assert ev.holds is not False, ev.describe()
+        assert ev.holds is True, f"{claim_id}: strategy drew a config whose assumptions are not met: {ev.describe()}"
+
+    try:
+        prop()
+    except AssertionError as e:
+        blob = next((n for n in getattr(e, "__notes__", []) if "reproduce_failure" in n), "")
+        for rec in buffer:
+            if rec.get("final"):
+                rec["hypothesis"] = {"reproduce_failure": blob} if blob else {}
+        raise
+    finally:
+        if Session.recorder is not None:
+            for rec in buffer:
+                Session.recorder(rec)
+
+
+def claim_params(paper: str, strategies: dict[str, st.SearchStrategy]) -> list:
+    """pytest params for a paper's claims: ids are the claim ids, marks carry paper, provenance and cost."""
+    out = []
+    for cid in strategies:
+        claim = get_claim(cid)
+        marks = [getattr(pytest.mark, paper)]
+        marks.append(pytest.mark.reconstructed if claim.reconstructed else pytest.mark.stated)
+        if claim.cost is Cost.SLOW:
+            marks.append(pytest.mark.slow)
+        out.append(pytest.param(cid, id=cid, marks=marks))
+    return out

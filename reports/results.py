@@ -1,0 +1,145 @@
+"""The results file: one JSON object per line.
+
+Record types, in file order:
+- ``{"type": "run", ...}``: run metadata (profile, device, torch version, git commit, start time, command);
+- ``{"type": "claim", ...}``: metadata of every registered claim (so the report needs nothing but this file);
+- ``{"type": "evidence", ...}``: one checked example (see ``theorems.core.Evidence``);
+- ``{"type": "end", ...}``: written when the run finished (absent after an interruption: the report says so).
+
+Under pytest-xdist every worker appends to its own part file (``<results>.parts/<worker>.jsonl``), line by line with a
+flush, so no worker ever writes another's file and an interruption loses at most one unfinished line. The controller
+merges the parts into the results file at the end with an atomic replace; :func:`merge_parts` also recovers the parts of
+a run that was killed before it could merge.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+FORMAT = "icl-claims-results/1"
+
+
+class ResultsFileError(ValueError):
+    """A missing, truncated or foreign results file; the message names the file and what is wrong."""
+
+    def __init__(self, path: Path | str, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = Path(path)
+
+
+def atomic_write_text(path: Path | str, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename over it: readers never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, allow_nan=False, default=str)
+
+
+class PartWriter:
+    """Appends records of one process (one xdist worker, or the single process of a serial run)."""
+
+    def __init__(self, parts_dir: Path | str, worker: str):
+        self.path = Path(parts_dir) / f"{worker}.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.path, "a", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._f.write(dumps(record) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def parts_dir_for(results: Path | str) -> Path:
+    results = Path(results)
+    return results.with_name(results.name + ".parts")
+
+
+def _read_lines(path: Path, tolerate_truncated_tail: bool) -> list[dict[str, Any]]:
+    records = []
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            last = all(not rest.strip() for rest in lines[i:])
+            if last and tolerate_truncated_tail:
+                break  # a worker killed mid-write: drop the unfinished line
+            raise ResultsFileError(path, f"line {i} is not JSON ({e.msg}); the file is truncated or corrupt") from None
+        if not isinstance(rec, dict) or "type" not in rec:
+            raise ResultsFileError(path, f"line {i} is not a results record (no 'type' field)")
+        records.append(rec)
+    return records
+
+
+def merge_parts(results: Path | str, header: Iterable[dict[str, Any]], end: dict[str, Any] | None) -> Path:
+    """Merge the part files into ``results`` atomically; evidence is ordered by test id for stable diffs."""
+    results = Path(results)
+    parts = parts_dir_for(results)
+    evidence: list[dict[str, Any]] = []
+    if parts.is_dir():
+        for p in sorted(parts.glob("*.jsonl")):
+            evidence += [r for r in _read_lines(p, tolerate_truncated_tail=True) if r.get("type") == "evidence"]
+    evidence.sort(key=lambda r: (r.get("claim_id", ""), r.get("test_id", ""), r.get("example", 0)))
+    lines = [dumps(h) for h in header] + [dumps(r) for r in evidence]
+    if end is not None:
+        lines.append(dumps(end))
+    atomic_write_text(results, "\n".join(lines) + "\n")
+    if parts.is_dir():
+        shutil.rmtree(parts, ignore_errors=True)
+    return results
+
+
+def read_results(path: Path | str) -> dict[str, Any]:
+    """Load and validate a results file: ``{"run": ..., "claims": {id: meta}, "evidence": [...], "end": ... | None}``."""
+    path = Path(path)
+    if not path.exists():
+        raise ResultsFileError(path, "no such results file (run `pytest properties/` first, or pass the right path)")
+    if path.is_dir():
+        raise ResultsFileError(path, "is a directory, expected a results file (.jsonl)")
+    try:
+        records = _read_lines(path, tolerate_truncated_tail=False)
+    except UnicodeDecodeError:
+        raise ResultsFileError(path, "is not a text file; expected JSON lines") from None
+    if not records:
+        raise ResultsFileError(path, "is empty")
+    run = records[0]
+    if run.get("type") != "run" or run.get("format") != FORMAT:
+        raise ResultsFileError(
+            path, f"is not a claims results file (first record must be a run record with format {FORMAT!r})"
+        )
+    out: dict[str, Any] = {"run": run, "claims": {}, "evidence": [], "end": None}
+    for i, rec in enumerate(records[1:], 2):
+        t = rec["type"]
+        if t == "claim":
+            out["claims"][rec["id"]] = rec
+        elif t == "evidence":
+            for key in ("claim_id", "status", "config", "seed"):
+                if key not in rec:
+                    raise ResultsFileError(path, f"record {i} (evidence) lacks the field {key!r}")
+            out["evidence"].append(rec)
+        elif t == "end":
+            out["end"] = rec
+        else:
+            raise ResultsFileError(path, f"record {i} has unknown type {t!r}")
+    return out

@@ -1,0 +1,16 @@
+"""Executable claims of three ICL-theory papers: registry, evidence and the shared tolerance module."""
+from .core import (  # noqa: F401
+    Assumption,
+    CheckContext,
+    Claim,
+    ConfigError,
+    Cost,
+    Evidence,
+    Kind,
+    Outcome,
+    Param,
+    Provenance,
+    Status,
+    run_claim,
+)
+from .registry import PAPERS, all_claims, get_claim, load_all, not_encoded, register  # noqa: F401

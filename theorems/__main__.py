@@ -1,0 +1,53 @@
+"""``python -m theorems``: list the claims; ``python -m theorems check ID --config JSON --seed N``: run one example."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .core import ConfigError, run_claim
+from .registry import all_claims, get_claim, not_encoded
+
+FIELDS = ("id", "paper", "reference", "provenance", "title")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m theorems", description=__doc__)
+    ap.add_argument("--json", action="store_true", help="list as JSON (with full metadata)")
+    ap.add_argument("--paper", help="only this paper (ren2024, yang2024, li2024)")
+    sub = ap.add_subparsers(dest="cmd")
+    chk = sub.add_parser("check", help="run one example of a claim and print its evidence as JSON")
+    chk.add_argument("claim_id")
+    chk.add_argument("--config", default="{}", help="JSON object of config overrides")
+    chk.add_argument("--seed", type=int, default=0)
+    chk.add_argument("--device", default="cpu")
+    sub.add_parser("missing", help="spec ids with no registry entry")
+    args = ap.parse_args(argv)
+
+    if args.cmd == "check":
+        try:
+            claim = get_claim(args.claim_id)
+            overrides = json.loads(args.config)
+            if not isinstance(overrides, dict):
+                raise ConfigError("--config", "must be a JSON object")
+            ev = run_claim(claim, overrides, seed=args.seed, device=args.device)
+        except (KeyError, ConfigError, json.JSONDecodeError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(json.dumps(ev.to_json(), indent=2))
+        return 0 if ev.holds else 1
+    if args.cmd == "missing":
+        print(json.dumps(not_encoded(), indent=2))
+        return 0
+
+    claims = all_claims(args.paper)
+    if args.json:
+        print(json.dumps([c.metadata() for c in claims], indent=2))
+    else:
+        for c in claims:
+            print("\t".join(str(c.metadata()[f]) for f in FIELDS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

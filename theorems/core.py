@@ -1,0 +1,421 @@
+"""The claim registry: one declarative entry per theorem, lemma or proposition.
+
+A :class:`Claim` holds the metadata (id, paper, reference, LaTeX statement, provenance, assumptions, kind, parameter
+ranges) and points at one *check function*. A check takes a validated config dict and a :class:`CheckContext`
+(device, seeded generator) and returns an :class:`Outcome` (measured value, bound, signed margin, curves).
+:func:`run_claim` is the generic machinery around every check: it validates the config, tests the claim's
+assumptions, times the check and wraps the outcome into :class:`Evidence`, the record that the results file, the
+report and the regression gate are built from.
+
+Adding a claim = one check function + one ``register(Claim(...))`` entry in the paper's module.
+"""
+from __future__ import annotations
+
+import enum
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Mapping
+
+import torch
+
+from models.validation import ConfigError  # noqa: F401  (re-exported: the one error for bad configs)
+
+
+class Provenance(str, enum.Enum):
+    """Where a statement comes from (common scale of ../shared/papers/README.md)."""
+
+    STATED = "STATED"  # in the paper's own text (li2024: informal, per the authors' slides)
+    DERIVED_HIGH = "DERIVED-HIGH"  # reconstructed, high confidence; label "reconstructed"
+    DERIVED_LOW = "DERIVED-LOW"  # plausible reconstruction: a specification this project chooses
+
+    @property
+    def is_stated(self) -> bool:
+        return self is Provenance.STATED
+
+    @property
+    def badge(self) -> str:
+        return "STATED" if self.is_stated else "DERIVED"
+
+
+class Kind(str, enum.Enum):
+    IDENTITY = "identity"  # exact algebraic identity, float64, eps-derived tolerance
+    INEQUALITY = "inequality"  # deterministic bound
+    RATE = "rate"  # fitted slope with a stated band
+    STATISTICAL = "statistical"  # confidence bound at a stated false-fail rate
+    MECHANISM = "mechanism"  # trained-model behaviour (attention, neurons, pruning)
+
+
+class Cost(str, enum.Enum):
+    """How expensive one example is; the Hypothesis profile turns this into an example count."""
+
+    CHEAP = "cheap"  # milliseconds: identities, generator contracts
+    MEDIUM = "medium"  # up to about a second: Monte-Carlo, short training
+    SLOW = "slow"  # several seconds or more: full training, figure reproductions (also marked `slow`)
+
+
+class Status(str, enum.Enum):
+    HELD = "held"
+    VIOLATED = "violated"
+    ASSUMPTION_NOT_MET = "assumption not met"
+
+
+@dataclass(frozen=True)
+class Param:
+    """Declared type and range of one config parameter; validation raises :class:`ConfigError` naming it."""
+
+    name: str
+    type: type = int  # int, float, bool or str
+    min: float | None = None  # inclusive
+    max: float | None = None  # inclusive
+    gt: float | None = None  # exclusive lower bound
+    choices: tuple | None = None
+    doc: str = ""
+
+    def validate(self, value: Any) -> Any:
+        n = self.name
+        if self.type is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(n, f"must be a bool, got {value!r}")
+            return value
+        if self.type is str:
+            if self.choices is not None and value not in self.choices:
+                raise ConfigError(n, f"must be one of {list(self.choices)}, got {value!r}")
+            return value
+        if self.type is int:
+            if isinstance(value, bool) or not isinstance(value, (int,)) and not (
+                isinstance(value, float) and value.is_integer()
+            ):
+                raise ConfigError(n, f"must be an integer, got {value!r}")
+            value = int(value)
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(n, f"must be a number, got {value!r}")
+            value = float(value)
+            if not math.isfinite(value):
+                raise ConfigError(n, f"must be finite, got {value!r}")
+        if self.min is not None and value < self.min:
+            raise ConfigError(n, f"must be >= {self.min}, got {value!r}")
+        if self.max is not None and value > self.max:
+            raise ConfigError(n, f"must be <= {self.max}, got {value!r}")
+        if self.gt is not None and not value > self.gt:
+            raise ConfigError(n, f"must be > {self.gt}, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(n, f"must be one of {list(self.choices)}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A hypothesis of the theorem, as a predicate on the config (e.g. ``H >= N``)."""
+
+    name: str  # short, shown in reports, e.g. "H >= N"
+    holds: Callable[[Mapping[str, Any]], bool]
+    text: str = ""  # why the theorem needs it
+
+    def __call__(self, cfg: Mapping[str, Any]) -> bool:
+        return bool(self.holds(cfg))
+
+
+@dataclass
+class Outcome:
+    """What a check function measured. ``margin`` is signed: positive = holds with room, negative = violated."""
+
+    measured: float
+    bound: float
+    margin: float
+    holds: bool
+    dtype: str = "float64"
+    instances: int = 1  # independent instances (seeds) checked in one vectorised pass
+    curves: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> curve(...) (see below)
+    details: dict[str, Any] = field(default_factory=dict)  # fitted constants, sub-measurements, notes
+
+    @classmethod
+    def at_most(cls, measured: float, bound: float, **kw) -> "Outcome":
+        """Claim ``measured <= bound`` (errors, gaps, losses)."""
+        measured, bound = float(measured), float(bound)
+        margin = bound - measured
+        return cls(measured, bound, margin, bool(margin >= 0), **kw)
+
+    @classmethod
+    def at_least(cls, measured: float, bound: float, **kw) -> "Outcome":
+        """Claim ``measured >= bound`` (accuracies, alignments, separations)."""
+        measured, bound = float(measured), float(bound)
+        margin = measured - bound
+        return cls(measured, bound, margin, bool(margin >= 0), **kw)
+
+    @classmethod
+    def within(cls, measured: float, low: float, high: float, **kw) -> "Outcome":
+        """Claim ``low <= measured <= high`` (fitted slopes in a band); bound records the nearer edge."""
+        measured = float(measured)
+        margin = min(measured - low, high - measured)
+        bound = low if measured - low < high - measured else high
+        details = dict(kw.pop("details", {}))
+        details.setdefault("band", [float(low), float(high)])
+        return cls(measured, float(bound), margin, bool(margin >= 0), details=details, **kw)
+
+    @classmethod
+    def all_of(cls, parts: Mapping[str, "Outcome"], **kw) -> "Outcome":
+        """Combine sub-checks; the worst (relative) part becomes the headline, every part is kept in details."""
+        assert parts, "all_of needs at least one part"
+        worst_name = min(parts, key=lambda k: relative_margin(parts[k]))
+        worst = parts[worst_name]
+        details = dict(kw.pop("details", {}))
+        details["parts"] = {
+            k: {"measured": p.measured, "bound": p.bound, "margin": p.margin, "holds": p.holds}
+            for k, p in parts.items()
+        }
+        details["worst_part"] = worst_name
+        curves = dict(kw.pop("curves", {}))
+        for p in parts.values():
+            curves.update(p.curves)
+        return cls(
+            worst.measured,
+            worst.bound,
+            worst.margin,
+            all(p.holds for p in parts.values()),
+            details=details,
+            curves=curves,
+            **kw,
+        )
+
+
+def curve(xlabel: str, ylabel: str, series: Mapping[str, tuple[Any, Any]], *, logx: bool = False,
+          logy: bool = False) -> dict[str, Any]:
+    """A named figure for the report: one or more (x, y) series sharing axes, e.g.
+    ``curve("t", "log Delta(t)", {"measured": (t, d), "theory (1 - eta sigma)^t": (t, r)}, logy=True)``."""
+    return {
+        "xlabel": xlabel,
+        "ylabel": ylabel,
+        "logx": logx,
+        "logy": logy,
+        "series": {k: {"x": _jsonable(x), "y": _jsonable(y)} for k, (x, y) in series.items()},
+    }
+
+
+def relative_margin(o: Outcome) -> float:
+    """Margin in units of the bound, so margins of different claims and scales compare (used by ``target()``)."""
+    scale = max(abs(o.bound), 1e-300)
+    return o.margin / scale
+
+
+@dataclass
+class Evidence:
+    """One checked example, as written to the results file (one JSON line)."""
+
+    claim_id: str
+    paper: str
+    status: str  # Status value
+    holds: bool | None  # None when an assumption is not met
+    measured: float | None
+    bound: float | None
+    margin: float | None
+    relative_margin: float | None
+    config: dict[str, Any]
+    seed: int
+    device: str
+    dtype: str
+    seconds: float
+    instances: int = 1
+    unmet_assumptions: list[str] = field(default_factory=list)
+    curves: dict[str, dict[str, list]] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    reproduce: str = ""
+    test_id: str = ""
+    hypothesis: dict[str, Any] = field(default_factory=dict)  # e.g. {"blob": ..., "phase": ...}
+
+    def to_json(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+    def describe(self) -> str:
+        if self.status == Status.ASSUMPTION_NOT_MET.value:
+            return f"{self.claim_id}: assumption not met ({', '.join(self.unmet_assumptions)}) for {self.config}"
+        return (
+            f"{self.claim_id} {self.status}: measured={self.measured:.6g} bound={self.bound:.6g} "
+            f"margin={self.margin:+.3g} (relative {self.relative_margin:+.3g}) on {self.device}/{self.dtype}, "
+            f"seed={self.seed}, config={self.config}\n  reproduce: {self.reproduce}"
+        )
+
+
+def _jsonable(x: Any) -> Any:
+    """Plain JSON: tensors and numpy scalars to floats/lists; non-finite floats to strings (JSON has no NaN)."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, torch.Tensor):
+        return _jsonable(x.detach().cpu().tolist())
+    if isinstance(x, enum.Enum):
+        return x.value
+    if hasattr(x, "item") and callable(x.item):  # numpy scalar
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return repr(x)
+    return x
+
+
+@dataclass
+class CheckContext:
+    """What a check gets besides its config: the device and an explicit, seeded random generator."""
+
+    device: torch.device
+    seed: int
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """A fresh generator on the device; ``offset`` gives independent streams for independent pieces."""
+        g = torch.Generator(device=self.device)
+        g.manual_seed((self.seed + 1_000_003 * offset) % (2**63 - 1))
+        return g
+
+
+CheckFn = Callable[[dict, CheckContext], Outcome]
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str  # stable id from the spec, e.g. "R-T31"
+    paper: str  # paper key, e.g. "ren2024"
+    reference: str  # e.g. "Theorem 3.1"
+    title: str
+    statement: str  # LaTeX
+    provenance: Provenance
+    kind: Kind
+    check: CheckFn
+    params: tuple[Param, ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    assumptions: tuple[Assumption, ...] = ()
+    cost: Cost = Cost.CHEAP
+    false_fail_rate: float | None = None  # statistical claims: P(check fails | claim true), stated
+    tolerance: str = ""  # how the tolerance is derived, in words (shown in the report)
+    notes: str = ""  # weaker-form caveats, ambiguities, what is reconstructed
+    figure: str | None = None  # name of the curve the report plots as this claim's figure
+
+    @property
+    def reconstructed(self) -> bool:
+        return not self.provenance.is_stated
+
+    def config(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults + overrides, validated against ``params``; unknown keys are an error too."""
+        cfg = dict(self.defaults)
+        cfg.update(overrides or {})
+        known = {p.name for p in self.params}
+        for key in cfg:
+            if known and key not in known:
+                raise ConfigError(key, f"is not a parameter of {self.id} (known: {sorted(known)})")
+        for p in self.params:
+            if p.name not in cfg:
+                raise ConfigError(p.name, f"is required by {self.id} and has no default")
+            cfg[p.name] = p.validate(cfg[p.name])
+        return cfg
+
+    def unmet(self, cfg: Mapping[str, Any]) -> list[str]:
+        return [a.name for a in self.assumptions if not a(cfg)]
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything the report needs about the claim, without importing any model."""
+        return {
+            "id": self.id,
+            "paper": self.paper,
+            "reference": self.reference,
+            "title": self.title,
+            "statement": self.statement,
+            "provenance": self.provenance.value,
+            "badge": self.provenance.badge,
+            "kind": self.kind.value,
+            "cost": self.cost.value,
+            "assumptions": [{"name": a.name, "text": a.text} for a in self.assumptions],
+            "false_fail_rate": self.false_fail_rate,
+            "tolerance": self.tolerance,
+            "notes": self.notes,
+            "figure": self.figure,
+            "params": [
+                {k: v for k, v in asdict(p).items() if v not in (None, "")} | {"type": p.type.__name__}
+                for p in self.params
+            ],
+        }
+
+
+def reproduce_command(claim_id: str, cfg: Mapping[str, Any], seed: int, device: str) -> str:
+    import json
+    import shlex
+
+    return (
+        f"python -m theorems check {claim_id} --seed {seed} --device {device} "
+        f"--config {shlex.quote(json.dumps(_jsonable(dict(cfg)), sort_keys=True))}"
+    )
+
+
+def run_claim(
+    claim: Claim,
+    overrides: Mapping[str, Any] | None,
+    seed: int,
+    device: str | torch.device = "cpu",
+    check: CheckFn | None = None,
+) -> Evidence:
+    """Validate, check assumptions, run and time one example; the single entry point for tests, CLI and report.
+
+    ``check`` substitutes the check function (negative controls run a broken variant through the same machinery).
+    """
+    device = torch.device(device)
+    cfg = claim.config(overrides)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError("seed", f"must be a non-negative integer, got {seed!r}")
+    common = dict(
+        claim_id=claim.id,
+        paper=claim.paper,
+        config=cfg,
+        seed=seed,
+        device=str(device),
+        reproduce=reproduce_command(claim.id, cfg, seed, str(device)),
+    )
+    unmet = claim.unmet(cfg)
+    if unmet:
+        return Evidence(
+            status=Status.ASSUMPTION_NOT_MET.value,
+            holds=None,
+            measured=None,
+            bound=None,
+            margin=None,
+            relative_margin=None,
+            dtype="",
+            seconds=0.0,
+            unmet_assumptions=unmet,
+            **common,
+        )
+    if device.type == "cuda":  # identities are derived for IEEE float64/float32, not TF32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    ctx = CheckContext(device=device, seed=seed)
+    t0 = time.perf_counter()
+    out = (check or claim.check)(cfg, ctx)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - t0
+    if not isinstance(out, Outcome):
+        raise TypeError(f"check of {claim.id} returned {type(out).__name__}, expected Outcome")
+    holds = bool(out.holds) and math.isfinite(out.margin)
+    return Evidence(
+        status=(Status.HELD if holds else Status.VIOLATED).value,
+        holds=holds,
+        measured=out.measured,
+        bound=out.bound,
+        margin=out.margin,
+        relative_margin=relative_margin(out),
+        dtype=out.dtype,
+        seconds=seconds,
+        instances=out.instances,
+        curves=out.curves,
+        details=out.details,
+        **common,
+    )
+
+
+def environment() -> dict[str, Any]:
+    """Run metadata recorded beside the evidence."""
+    return {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
