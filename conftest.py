@@ -114,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
             shutil.rmtree(parts, ignore_errors=True)
         config._claims_started = time.time()  # type: ignore[attr-defined]
+        _results.write_header(results, _header(config))
         worker = "main"
     writer = _results.PartWriter(parts, worker)
     config._claims_writer = writer  # type: ignore[attr-defined]
@@ -147,7 +148,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     results = Path(config.getoption("--claims-results"))
     parts = _results.parts_dir_for(results)
-    if not any(p.stat().st_size for p in parts.glob("*.jsonl")) if parts.exists() else True:
+    recorded = [p for p in parts.glob("*.jsonl") if p.name != _results.HEADER_NAME] if parts.exists() else []
+    if not any(p.stat().st_size for p in recorded):
         import shutil
 
         shutil.rmtree(parts, ignore_errors=True)

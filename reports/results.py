@@ -110,6 +110,24 @@ def merge_parts(results: Path | str, header: Iterable[dict[str, Any]], end: dict
     return results
 
 
+HEADER_NAME = "_header.jsonl"
+
+
+def write_header(results: Path | str, header: Iterable[dict[str, Any]]) -> None:
+    """Store the run and claim records beside the parts at the start, so a killed run can be recovered."""
+    atomic_write_text(parts_dir_for(results) / HEADER_NAME, "".join(dumps(h) + "\n" for h in header))
+
+
+def recover_parts(results: Path | str) -> Path:
+    """Merge the parts of a run that was killed before it merged (no end record: the report says interrupted)."""
+    results = Path(results)
+    header_path = parts_dir_for(results) / HEADER_NAME
+    if not header_path.exists():
+        raise ResultsFileError(header_path, "no header of an interrupted run to recover from")
+    header = [r for r in _read_lines(header_path, tolerate_truncated_tail=False) if r["type"] in ("run", "claim")]
+    return merge_parts(results, header, end=None)
+
+
 def read_results(path: Path | str) -> dict[str, Any]:
     """Load and validate a results file: ``{"run": ..., "claims": {id: meta}, "evidence": [...], "end": ... | None}``."""
     path = Path(path)
