@@ -1,0 +1,80 @@
+"""conftest.py wiring, run as a user would: profiles, --device, the results file under xdist, interruptions."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reports import results as res
+
+ROOT = Path(__file__).resolve().parents[1]
+ONE_CLAIM = ["properties/test_ren2024.py", "-k", "R-T31", "-p", "no:randomly"]
+
+
+def _pytest(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    e = dict(os.environ) | {"HYPOTHESIS_PROFILE": "ci"} | (env or {})
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "--no-claims-report", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env=e)
+
+
+def _verdicts(path: Path) -> list[tuple]:
+    data = res.read_results(path)
+    return sorted((r["claim_id"], json.dumps(r["config"], sort_keys=True), r["seed"], r["status"], r["measured"])
+                  for r in data["evidence"])
+
+
+def test_xdist_gives_the_serial_verdicts_and_a_complete_results_file(tmp_path):
+    serial, parallel = tmp_path / "serial.jsonl", tmp_path / "parallel.jsonl"
+    a = _pytest(*ONE_CLAIM, f"--claims-results={serial}")
+    b = _pytest(*ONE_CLAIM, "-n", "2", f"--claims-results={parallel}")
+    assert a.returncode == 0 and b.returncode == 0, a.stdout + b.stdout
+    assert _verdicts(serial) == _verdicts(parallel)
+    data = res.read_results(parallel)
+    assert data["end"] is not None and data["end"]["exitstatus"] == 0
+    assert len(data["evidence"]) >= 25 and "R-T31" in data["claims"]
+    assert not res.parts_dir_for(parallel).exists(), "parts are merged and removed"
+
+
+def test_cuda_without_gpu_stops_with_one_message(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    out = _pytest(*ONE_CLAIM, "--device", "cuda", f"--claims-results={tmp_path / 'r.jsonl'}")
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert text.count("no CUDA GPU") == 1 and "Traceback" not in text
+
+
+def test_ci_profile_is_ours_and_derandomized():
+    out = subprocess.run([sys.executable, "-c", "import conftest; from hypothesis import settings; "
+                          "s = settings.get_profile('ci'); print(s.derandomize, s.deadline, s.max_examples)"],
+                         cwd=ROOT, capture_output=True, text=True, env=dict(os.environ) | {"CI": "true"})
+    assert out.stdout.split() == ["True", "None", "25"], out.stderr
+
+
+def test_killed_run_is_recovered_from_its_parts(tmp_path):
+    results = tmp_path / "results.jsonl"
+    header = [{"type": "run", "format": res.FORMAT, "profile": "ci"}, {"type": "claim", "id": "R-T31"}]
+    res.write_header(results, header)
+    w = res.PartWriter(res.parts_dir_for(results), "gw0")
+    w.write({"type": "evidence", "claim_id": "R-T31", "status": "held", "config": {}, "seed": 1})
+    w.close()
+    with open(res.parts_dir_for(results) / "gw1.jsonl", "w") as f:  # a worker killed mid-line
+        f.write(res.dumps({"type": "evidence", "claim_id": "R-T31", "status": "held", "config": {}, "seed": 2}))
+        f.write('\n{"type": "evidence", "claim_id": "R-')
+    res.recover_parts(results)
+    data = res.read_results(results)
+    assert data["end"] is None and [r["seed"] for r in data["evidence"]] == [1, 2]
+
+
+def test_a_run_of_tests_only_leaves_earlier_results_alone(tmp_path):
+    results = tmp_path / "results.jsonl"
+    results.write_text("earlier")
+    out = _pytest("tests/test_framework.py", "-k", "outcome_constructors", f"--claims-results={results}")
+    assert out.returncode == 0, out.stdout
+    assert results.read_text() == "earlier"
