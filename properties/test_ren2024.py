@@ -1,4 +1,10 @@
-"""Hypothesis properties for every ren2024 claim (spec ../shared/papers/ren2024.md, §4). All reconstructed."""
+"""Hypothesis properties for every ren2024 claim (spec ../shared/papers/ren2024.md, §4). All reconstructed.
+
+Ranges follow spec §4.0. Overflow guard by strategy bounds, not by `assume`: with token entries and the weight scale
+at most 2, every positive random feature is at most exp(|w_r|^2/2)/sqrt(d_r) (since w^T x - |x|^2/2 <= |w|^2/2),
+so nothing overflows in float64, and keys stay far below the |x| ~ 38 where exp(-|x|^2/2) would underflow.
+Statistical claims (R-PRF, R-T32) carry their false-fail rate (1e-6 per example) in the claim's metadata.
+"""
 from __future__ import annotations
 
 import pytest
@@ -15,12 +21,58 @@ instance = st.fixed_dictionaries({
     "M": st.integers(1, 4),
     "d_r": st.integers(1, 256),
     "scale": st.floats(0.1, 2.0),
+    "token_bound": st.floats(0.1, 2.0),
     "batch": st.just(16),
 })
+eta = st.floats(-3.0, 2.0).map(lambda e: float(10.0**e))  # log-uniform in [1e-3, 1e2]
+
+
+def with_(base: st.SearchStrategy, **extra: st.SearchStrategy) -> st.SearchStrategy:
+    """``base`` config dicts extended by the drawn ``extra`` entries."""
+    return st.builds(lambda b, e: b | e, base, st.fixed_dictionaries(extra))
+
+
+identity = with_(instance, eta=eta)
 
 STRATEGIES = {
-    "R-T31": st.builds(lambda base, eta: base | {"eta": eta}, instance,
-                       st.floats(1e-3, 1e2).map(float)),
+    "R-PRF": st.fixed_dictionaries({
+        "d_o": st.integers(1, 8),
+        "d_r": st.integers(1, 256),
+        "radius": st.floats(0.05, 0.5),
+        "samples": st.just(1 << 16),
+        "batch": st.just(8),
+        "d_i": st.integers(1, 8),
+        "N": st.integers(1, 32),
+        "M": st.integers(1, 4),
+        "scale": st.floats(0.1, 2.0),
+        "token_bound": st.floats(0.1, 2.0),
+        "key_norm": st.floats(0.25, 1.0),
+    }),
+    # Taylor features have sum_k d_o^k entries: order 4 only for d_o <= 4 keeps an example cheap.
+    "R-T31": with_(identity, features=st.sampled_from(["prf", "taylor"]), taylor_order=st.sampled_from([0, 2, 4])).map(
+        lambda c: c | {"taylor_order": 2} if c["taylor_order"] == 4 and c["d_o"] > 4 else c),
+    "R-SEQ": identity,
+    "R-T32": st.fixed_dictionaries({
+        "d_i": st.integers(1, 8),
+        "d_o": st.integers(1, 8),
+        "d_r": st.integers(1, 64),
+        "scale": st.floats(0.1, 2.0),
+        "radius": st.floats(0.1, 2.0),
+        "B_W": st.floats(0.1, 10.0),
+        "delta": st.floats(0.01, 0.2),
+    }),
+    "R-FFN": with_(identity, d_ff=st.integers(1, 32), activation=st.sampled_from(["relu", "gelu"]),
+                   residual=st.booleans()),
+    # A residual stack needs d_o == d_i.
+    "R-ML": with_(identity, L=st.integers(1, 4), causal=st.booleans(), residual=st.booleans()).map(
+        lambda c: c | {"d_o": c["d_i"]} if c["residual"] else c),
+    "R-REG": with_(identity, alpha=st.floats(0.0, 0.99)),
+    "R-AUG": with_(identity, d_hidden=st.integers(1, 16), augment_query=st.booleans()),
+    "R-NEG": with_(identity, beta=st.floats(0.0, 2.0), n_neg=st.integers(1, 32)),
+    # Fig. 3: 15 one-token steps; the right panel trains only a few steps here (a smoke; the figure's defaults
+    # train 100 steps).
+    "R-F3": with_(identity.map(lambda c: c | {"N": 15}), train_steps=st.integers(0, 3), train_batch=st.just(32),
+                  train_d_r=st.just(16), task_dim=st.integers(1, 4)),
 }
 
 

@@ -25,13 +25,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.cmd == "check":
+        import torch
+
+        if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+            print("error: --device cuda was requested but torch sees no CUDA GPU", file=sys.stderr)
+            return 2
         try:
             claim = get_claim(args.claim_id)
             overrides = json.loads(args.config)
             if not isinstance(overrides, dict):
                 raise ConfigError("--config", "must be a JSON object")
             ev = run_claim(claim, overrides, seed=args.seed, device=args.device)
-        except (KeyError, ConfigError, json.JSONDecodeError) as e:
+        except (KeyError, ConfigError, json.JSONDecodeError, RuntimeError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         print(json.dumps(ev.to_json(), indent=2))

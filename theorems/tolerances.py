@@ -126,3 +126,35 @@ def fit_slope(x: np.ndarray | list[float], y: np.ndarray | list[float], log: boo
     r2 = 1.0 - float((resid**2).sum()) / sst if sst > 0 else 1.0
     stderr = math.sqrt(float((resid**2).sum()) / (n - 2) / sxx) if n > 2 else math.nan
     return SlopeFit(slope, intercept, stderr, r2)
+
+
+# ---------------------------------------------------------------- median of means (heavy-tailed Monte-Carlo)
+@dataclass(frozen=True)
+class MedianOfMeansPlan:
+    groups: int  # odd number of groups g
+    k: float  # Chebyshev multiplier: each group statistic misses by > k sd with probability <= 1/k^2
+
+    def radius(self, group_sd: float) -> float:
+        """Bound on |median of the group statistics - their mean| at the plan's false-fail rate."""
+        return self.k * float(group_sd)
+
+
+def median_of_means_plan(n: int, rate: float, max_groups: int = 401) -> MedianOfMeansPlan:
+    """Split n i.i.d. samples into g (odd) groups of m = n // g. Each group mean is farther than k sd/sqrt(m) from the
+    mean with probability <= p = 1/k^2 (Chebyshev, needs only the variance); the median is that far only if at least
+    (g+1)/2 groups are, so P(miss) <= P(Binomial(g, p) >= (g+1)/2) = BetaCDF(p; (g+1)/2, (g+1)/2) <= rate.
+    Chooses g minimising the radius k sqrt(g/n) (in units of the per-sample sd). Robust for heavy tails (log-normal
+    features), where a normal-approximation band has no guaranteed rate."""
+    if n < 1:
+        raise ValueError("n must be positive")
+    best = None
+    for g in range(1, min(max_groups, n) + 1, 2):
+        j = (g + 1) // 2
+        p = float(_st.beta.ppf(rate, j, g - j + 1))
+        if p <= 0:
+            continue
+        k = 1.0 / math.sqrt(p)
+        cost = k / math.sqrt(n // g)
+        if best is None or cost < best[0]:
+            best = (cost, g, k)
+    return MedianOfMeansPlan(best[1], best[2])
