@@ -41,10 +41,17 @@ def atomic_write_text(path: Path | str, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private (0600); give it the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def dumps(record: dict[str, Any]) -> str:
@@ -85,6 +92,8 @@ def _read_lines(path: Path, tolerate_truncated_tail: bool) -> list[dict[str, Any
             last = all(not rest.strip() for rest in lines[i:])
             if last and tolerate_truncated_tail:
                 break  # a worker killed mid-write: drop the unfinished line
+            if not records:  # nothing readable before it: not a results file at all
+                raise ResultsFileError(path, f"is not a results file (line {i} is not JSON: {e.msg})") from None
             raise ResultsFileError(path, f"line {i} is not JSON ({e.msg}); the file is truncated or corrupt") from None
         if not isinstance(rec, dict) or "type" not in rec:
             raise ResultsFileError(path, f"line {i} is not a results record (no 'type' field)")
@@ -139,6 +148,13 @@ def read_results(path: Path | str) -> dict[str, Any]:
         records = _read_lines(path, tolerate_truncated_tail=False)
     except UnicodeDecodeError:
         raise ResultsFileError(path, "is not a text file; expected JSON lines") from None
+    except OSError as e:
+        raise ResultsFileError(path, f"cannot be read ({e.strerror or e})") from None
+    return assemble(path, records)
+
+
+def assemble(path: Path | str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Validate records read from ``path`` (a results file, or a killed run's header plus parts) and group them."""
     if not records:
         raise ResultsFileError(path, "is empty")
     run = records[0]
@@ -150,11 +166,15 @@ def read_results(path: Path | str) -> dict[str, Any]:
     for i, rec in enumerate(records[1:], 2):
         t = rec["type"]
         if t == "claim":
+            if not isinstance(rec.get("id"), str):
+                raise ResultsFileError(path, f"record {i} (claim) lacks a string field 'id'")
             out["claims"][rec["id"]] = rec
         elif t == "evidence":
             for key in ("claim_id", "status", "config", "seed"):
                 if key not in rec:
                     raise ResultsFileError(path, f"record {i} (evidence) lacks the field {key!r}")
+            if not isinstance(rec["claim_id"], str):
+                raise ResultsFileError(path, f"record {i} (evidence) has a claim_id that is not a string")
             out["evidence"].append(rec)
         elif t == "end":
             out["end"] = rec

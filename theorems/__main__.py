@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             if not isinstance(overrides, dict):
                 raise ConfigError("--config", "must be a JSON object")
             ev = run_claim(claim, overrides, seed=args.seed, device=args.device)
-        except (KeyError, ConfigError, json.JSONDecodeError, RuntimeError) as e:
+        except (KeyError, ConfigError, json.JSONDecodeError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         print(json.dumps(ev.to_json(), indent=2))
