@@ -1,0 +1,421 @@
+"""The HTML report, built from synthetic results files: verdicts, summary numbers, plots, hostile strings, bad input,
+atomic writes, and the parts of xdist workers and of killed runs.
+
+The synthetic records come from the real machinery (``Claim.metadata()``, ``run_claim(...).to_json()``) so they have
+the results file's exact shape; only the claims are toys. ``scenario()`` is shared with test_gate.py and
+test_report_browser.py.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reports import html, results as res
+from reports.__main__ import main as cli
+from theorems.core import Assumption, Claim, Cost, Kind, Outcome, Param, Provenance, curve, run_claim
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "]]>", "</svg>", "{{ 7*7 }}"]
+H = " ".join(HOSTILE)
+
+# ------------------------------------------------------------------------------------------ synthetic results
+PAPERS = {
+    "alpha": {"title": "Alpha et al.: a paper " + H, "spec_ids": ["A-HELD", "A-VIOL", "A-UNMET", "A-IDLE", "A-X1", "A-X2"]},
+    "beta": {"title": "Beta & Gamma", "spec_ids": ["B-1", "B-2"]},
+}
+# What the scenario's report must show (an independent oracle for the summary table and the browser test).
+EXPECTED = {
+    "alpha": {"encoded": 4, "checked": 3, "held": 1, "violated": 1, "assumption not met": 1, "not checked": 1,
+              "not encoded": 2, "examples": 5 + 4 + 2, "instances": 5 * 8 + 4 + 2},
+    "beta": {"encoded": 0, "checked": 0, "held": 0, "violated": 0, "assumption not met": 0, "not checked": 0,
+             "not encoded": 2, "examples": 0, "instances": 0},
+}
+VERDICTS = {"A-HELD": "held", "A-VIOL": "violated", "A-UNMET": "assumption not met", "A-IDLE": "not checked"}
+
+
+def _check_with_figure(cfg, ctx):
+    """A toy rate claim: its figure is a decay curve beside a theory line; details carry a fitted slope."""
+    t = list(range(1, 11))
+    return Outcome.at_most(cfg["x"], 1.0, instances=8, details={"slope": -0.5 - cfg["x"] / 10, "C_hat": 2.0 + cfg["x"]},
+                           curves={"delta": curve("t", "Delta(t)", {"measured " + H: (t, [0.5**k for k in t]),
+                                                                    "theory": (t, [0.6**k for k in t])}, logy=True),
+                                   "extra": curve("d_r", "error", {"fit": ([1, 10, 100], [1.0, 0.1, 0.01])},
+                                                  logx=True, logy=True)})
+
+
+def _toy(cid: str, check, figure=None, **kw) -> Claim:
+    return Claim(
+        id=cid, paper="alpha", reference="Theorem 1 " + H, title="Toy claim " + H, statement=r"\|x\| \le \frac{1}{2}",
+        provenance=kw.pop("provenance", Provenance.DERIVED_HIGH), kind=Kind.INEQUALITY, check=check,
+        params=(Param("x", float, doc="the measured value " + H), Param("label", str, doc="free text")),
+        defaults={"x": 0.5, "label": "plain"}, assumptions=(Assumption("x >= 0 " + H, lambda c: c["x"] >= 0, H),),
+        tolerance="exact " + H, notes="Reconstructed. " + H, figure=figure, **kw,
+    )
+
+
+def claims() -> dict[str, Claim]:
+    return {
+        "A-HELD": _toy("A-HELD", _check_with_figure, figure="delta", provenance=Provenance.STATED),
+        "A-VIOL": _toy("A-VIOL", lambda c, ctx: Outcome.at_most(c["x"], 1.0), figure="missing-curve",
+                       cost=Cost.MEDIUM, false_fail_rate=1e-3),
+        "A-UNMET": _toy("A-UNMET", lambda c, ctx: Outcome.at_most(c["x"], 1.0)),
+        "A-IDLE": _toy("A-IDLE", lambda c, ctx: Outcome.at_most(c["x"], 1.0), provenance=Provenance.DERIVED_LOW),
+    }
+
+
+def evidence(claim: Claim, cfg: dict, seed: int = 0, example: int = 0, **extra) -> dict:
+    rec = run_claim(claim, cfg, seed=seed).to_json()
+    return rec | {"type": "evidence", "test_id": f"properties/test_alpha.py::test_claim[{claim.id}]",
+                  "profile": "ci", "example": example, "final": False} | extra
+
+
+def run_record(**kw) -> dict:
+    return {"type": "run", "format": res.FORMAT, "profile": "ci", "device": "cpu", "torch": "2.13.0+cpu",
+            "python": "3.11.7", "machine": "x86_64", "cuda": None, "git_commit": "abc1234 " + H,
+            "started": "2026-01-01T00:00:00+00:00", "command": "pytest properties " + H, "workers": 2,
+            "papers": PAPERS} | kw
+
+
+def scenario_records() -> tuple[list[dict], list[dict]]:
+    """(header, evidence) of the scenario: A-HELD held on 5 examples, A-VIOL violated on 1 of 4 (with a Hypothesis
+    blob and an exception message), A-UNMET only outside its assumptions, A-IDLE registered but never run."""
+    cs = claims()
+    header = [run_record()] + [{"type": "claim", **c.metadata()} for c in cs.values()]
+    ev = [evidence(cs["A-HELD"], {"x": x, "label": H}, seed=i, example=i) for i, x in enumerate([0.1, 0.2, 0.3, 0.4, 0.25])]
+    ev += [evidence(cs["A-VIOL"], {"x": x}, seed=i, example=i) for i, x in enumerate([0.2, 0.5, 0.9])]
+    ev.append(evidence(cs["A-VIOL"], {"x": 3.0, "label": H}, seed=7, example=3, final=True, error="ValueError: " + H,
+                       hypothesis={"reproduce_failure": "@reproduce_failure('6.0', b'AXic" + H + "')"}))
+    ev += [evidence(cs["A-UNMET"], {"x": -1.0}, example=i) for i in range(2)]
+    return header, ev
+
+
+END = {"type": "end", "seconds": 12.5, "exitstatus": 1, "interrupted": False}
+
+
+def write_results(path: Path, header: list[dict], ev: list[dict], end: dict | None = END) -> Path:
+    lines = [res.dumps(r) for r in header + ev] + ([res.dumps(end)] if end else [])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def scenario(path: Path, end: dict | None = END) -> Path:
+    return write_results(path, *scenario_records(), end=end)
+
+
+# --------------------------------------------------------------------------------------------- HTML inspection
+class Page(HTMLParser):
+    """Elements, attributes and text of a report, as a browser's parser would tokenise them."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self._cell: dict | None = None
+        self._row: str | None = None
+        self.summary: dict[str, dict[str, int]] = {}
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "tr" and "data-paper" in a:
+            self._row = a["data-paper"]
+            self.summary[self._row] = {}
+        if tag == "td" and self._row is not None and "data-field" in a:
+            self._cell = a
+
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self._row = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self.summary[self._row][self._cell["data-field"]] = int(data)
+            self._cell = None
+
+    @property
+    def plain(self) -> str:
+        return "".join(self.text)
+
+    def find(self, tag: str, **attrs) -> list[dict]:
+        return [a for t, a in self.tags if t == tag and all(a.get(k.rstrip("_").replace("_", "-")) == v for k, v in attrs.items())]
+
+
+def build(tmp_path: Path, end: dict | None = END) -> tuple[str, Page]:
+    out = html.build_report(scenario(tmp_path / "results.jsonl", end=end), tmp_path / "report.html")
+    text = out.read_text(encoding="utf-8")
+    return text, Page(text)
+
+
+# ------------------------------------------------------------------------------------------------------ tests
+def test_summary_numbers_by_paper_and_in_total(tmp_path):
+    _, page = build(tmp_path)
+    assert page.summary["alpha"] == EXPECTED["alpha"] and page.summary["beta"] == EXPECTED["beta"]
+    assert page.summary["*"] == {k: EXPECTED["alpha"][k] + EXPECTED["beta"][k] for k in EXPECTED["alpha"]}
+    cards = {a["data-total"] for a in page.find("div") if "data-total" in a}
+    assert cards == {"checked", "held", "violated", "assumption not met", "not checked", "not encoded"}
+
+
+def test_verdict_per_claim_and_not_encoded_ids(tmp_path):
+    _, page = build(tmp_path)
+    shown = {a["data-claim-id"]: a["data-verdict"] for a in page.find("article")}
+    assert shown == VERDICTS
+    chips = {a["data-claim-id"] for a in page.find("span", data_verdict="not encoded")}
+    assert chips == {"A-X1", "A-X2", "B-1", "B-2"}
+
+
+def test_claim_sections_carry_metadata_evidence_and_plots(tmp_path):
+    text, page = build(tmp_path)
+    assert "run time" in text and "12.5 s" in text and "2.13.0+cpu" in text and "abc1234" in text
+    # provenance badges: STATED for A-HELD; DERIVED with the finer level and "reconstructed" for the others
+    assert text.count('class="badge stated"') == 1 and text.count('class="badge derived"') == 3
+    assert "<span class=\"level\">HIGH</span>" in text and "<span class=\"level\">LOW</span>" in text
+    assert text.count(">reconstructed<") == 3
+    # statements as MathML; the violated claim's worst example: reproduce command, Hypothesis blob, exception
+    assert len(page.find("math")) == 4
+    assert "python -m theorems check A-VIOL --seed 7" in text
+    plain = page.plain
+    assert "@reproduce_failure('6.0', b'AXic" in plain and "ValueError: " in plain
+    assert "false-fail rate" in plain and "0.001" in plain
+    # plots: a margin histogram per checked claim, A-HELD's own figure and its other curve, as inline SVG
+    assert len(page.find("figure", class_="margins")) == 3  # not for A-IDLE, which never ran
+    assert [a["data-figure"] for a in page.find("figure", class_="claim-figure")] == ["delta", "missing-curve"]
+    assert "no example recorded the curve 'missing-curve'" in plain
+    assert len(page.find("svg")) == 2 + 1 + 1  # histograms of A-HELD and A-VIOL, A-HELD's "delta" and "extra"
+    # fitted constants across examples: slope and C_hat of A-HELD, flagged as a rate where the key says so
+    assert "C_hat" in text and ">rate<" in text
+    # the violated claim's details are open, the held one's closed
+    assert any("open" in a for a in page.find("details", class_="worst"))
+
+
+def test_margin_plot_for_claims_without_checked_examples_says_so(tmp_path):
+    text, page = build(tmp_path)
+    # A-UNMET has two examples outside its assumptions and no margins; A-IDLE has no example at all
+    assert text.count("No margins to plot.") == 1 and text.count("Not checked in this run") == 1
+    assert "2 example(s) outside the assumptions not shown" in text
+
+
+def test_hostile_strings_are_escaped_everywhere(tmp_path):
+    text, page = build(tmp_path)
+    for s in HOSTILE:
+        if s != "</svg>" and any(ch in s for ch in "<>\"&"):  # the report has SVG of its own: </svg> is counted below
+            assert s not in text, f"{s!r} appears unescaped"
+    assert "{{ 7*7 }}" in text  # shown as text, never evaluated as a template
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "]]&gt;" in text and "&lt;/svg&gt;" in text
+    # what a browser's tokenizer sees: no script or img element, no event handler attribute anywhere
+    assert not page.find("script") and not page.find("img")
+    assert not [a for _, a in page.tags if any(k.startswith("on") for k in a)]
+    assert text.count("<svg") == text.count("</svg>")
+    # the hostile strings reached every place: title, config, notes, curve labels, exception message
+    for where in ("Toy claim " + H, "Reconstructed. " + H, "measured " + H, "ValueError: " + H, json.dumps(H)):
+        assert where in page.plain, where
+
+
+def test_statement_math_falls_back_to_escaped_latex():
+    assert "<math" in html.math_html(r"\frac{a}{b} \le \sqrt{c}")
+    for bad in (r"\text{<script>alert(1)</script>}", r"\frac{1}{", r"\notacommand{x} + 1", r"\text{</math><img src=x>}"):
+        out = str(html.math_html(bad))
+        assert out.startswith('<code class="tex-fallback">') and "<script" not in out and "<img" not in out
+    out = str(html.math_html("</math><img src=x>"))  # outside \text it is ordinary symbols, escaped
+    assert "<img" not in out and "&lt;" in out
+
+
+def test_interrupted_banner(tmp_path):
+    _, page = build(tmp_path)
+    assert not page.find("div", id="interrupted")
+    _, page = build(tmp_path, end=None)  # no end record: killed
+    assert page.find("div", id="interrupted")
+    _, page = build(tmp_path, end=END | {"interrupted": True, "exitstatus": 2})  # Ctrl-C: pytest wrote the end
+    assert page.find("div", id="interrupted")
+
+
+@pytest.mark.parametrize("content, problem", [
+    (None, "no such results file"),
+    ("dir", "is a directory"),
+    ("truncated", "truncated or corrupt"),
+    ("# not json\n", "is not a results file"),
+    ('{"type": "run", "format": "someone-else/1"}\n', "is not a claims results file"),
+    ('{"type": "run", "format": "icl-claims-results/1"}\n{"type": "evidence", "claim_id": "A"}\n', "lacks the field"),
+    ("", "is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\xff", "not a text file"),
+])
+def test_bad_input_is_one_error_naming_the_file(tmp_path, content, problem):
+    path = tmp_path / "results.jsonl"
+    if content == "dir":
+        path.mkdir()
+    elif content == "truncated":
+        text = scenario(tmp_path / "whole.jsonl").read_text()
+        path.write_text(text[: len(text) // 2])  # cut mid-record, end record lost
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(res.ResultsFileError) as e:
+        html.build_report(path, tmp_path / "report.html")
+    assert str(path) in str(e.value) and problem in str(e.value)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_unknown_evidence_status_is_a_foreign_file(tmp_path):
+    header, ev = scenario_records()
+    ev[0]["status"] = "passed"
+    path = write_results(tmp_path / "r.jsonl", header, ev)
+    with pytest.raises(res.ResultsFileError, match="unknown status 'passed'"):
+        html.build_report(path, tmp_path / "report.html")
+
+
+def test_cli_rebuilds_and_reports_bad_input_in_one_line(tmp_path, capsys):
+    results = scenario(tmp_path / "results.jsonl")
+    assert cli([str(results), "-o", str(tmp_path / "out.html")]) == 0
+    assert (tmp_path / "out.html").read_text().startswith("<!DOCTYPE html>")
+    assert cli([str(results)]) == 0 and (tmp_path / "report.html").exists()  # default: report.html beside it
+    capsys.readouterr()
+    (tmp_path / "foreign.jsonl").write_text('{"type": "run"}\n')
+    assert cli([str(tmp_path / "foreign.jsonl"), "-o", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "foreign.jsonl") in err and "not a claims results file" in err
+    # as a user runs it: no traceback
+    p = subprocess.run([sys.executable, "-m", "reports", str(tmp_path / "missing.jsonl")], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "missing.jsonl: no such results file" in p.stderr
+
+
+def test_failed_build_leaves_the_earlier_report_untouched(tmp_path, monkeypatch):
+    out = tmp_path / "report.html"
+    html.build_report(scenario(tmp_path / "results.jsonl"), out)
+    before = out.read_bytes()
+    (tmp_path / "broken.jsonl").write_text(scenario(tmp_path / "r2.jsonl").read_text()[:200])
+    with pytest.raises(res.ResultsFileError):
+        html.build_report(tmp_path / "broken.jsonl", out)
+
+    def fail(*a, **k):
+        raise RuntimeError("plotting failed halfway")
+
+    monkeypatch.setattr(html.svg, "line_chart", fail)  # fails in the middle of rendering, after loading
+    with pytest.raises(RuntimeError):
+        html.build_report(tmp_path / "results.jsonl", out)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.jsonl", "r2.jsonl", "report.html", "results.jsonl"]
+
+
+def _parts_of_two_workers(results: Path) -> None:
+    """A run of two xdist workers: header written by the controller, one part file each, gw1 killed mid-line."""
+    header, ev = scenario_records()
+    res.write_header(results, header)
+    for worker, recs in (("gw0", ev[:5]), ("gw1", ev[5:])):
+        w = res.PartWriter(res.parts_dir_for(results), worker)
+        for r in recs:
+            w.write(r)
+        w.close()
+    with open(res.parts_dir_for(results) / "gw1.jsonl", "a") as f:
+        f.write('{"type": "evidence", "claim_id": "A-HE')
+
+
+def test_xdist_parts_merge_into_one_report(tmp_path):
+    results = tmp_path / "results.jsonl"
+    _parts_of_two_workers(results)
+    res.merge_parts(results, scenario_records()[0], END)
+    out = html.build_report(results, tmp_path / "report.html")
+    page = Page(out.read_text())
+    assert page.summary["alpha"] == EXPECTED["alpha"] and not page.find("div", id="interrupted")
+
+
+def test_killed_run_is_reported_from_its_parts_without_touching_them(tmp_path):
+    results = tmp_path / "results.jsonl"
+    _parts_of_two_workers(results)
+    parts = sorted(p.name for p in res.parts_dir_for(results).iterdir())
+    assert cli([str(results), "-o", str(tmp_path / "report.html")]) == 0
+    text = (tmp_path / "report.html").read_text()
+    page = Page(text)
+    assert page.summary["alpha"] == EXPECTED["alpha"]  # every finished example, from both workers
+    assert page.find("div", id="interrupted") and "recovered from the part files" in text
+    assert not results.exists() and sorted(p.name for p in res.parts_dir_for(results).iterdir()) == parts
+    # the parts directory itself can be named too
+    assert cli([str(res.parts_dir_for(results)), "-o", str(tmp_path / "r2.html")]) == 0
+
+
+def test_parts_without_header_name_what_is_missing(tmp_path):
+    results = tmp_path / "results.jsonl"
+    w = res.PartWriter(res.parts_dir_for(results), "gw0")
+    w.write(scenario_records()[1][0])
+    w.close()
+    with pytest.raises(res.ResultsFileError, match=res.HEADER_NAME):
+        html.build_report(results, tmp_path / "report.html")
+
+
+def test_evidence_without_claim_record_is_still_shown(tmp_path):
+    header, ev = scenario_records()
+    header = [h for h in header if h.get("id") != "A-VIOL"]
+    text = html.build_report(write_results(tmp_path / "r.jsonl", header, ev), tmp_path / "o.html").read_text()
+    assert 'data-claim-id="A-VIOL" data-verdict="violated"' in text and "no claim record" in text
+
+
+def test_plots_handle_non_finite_and_log_axes():
+    from reports import svg
+
+    fig = curve("t", "err", {"a": ([1, 2, 3, 4], [1.0, float("nan"), 0.0, 1e-3]), "b": ([1, 2], [1.0])}, logy=True)
+    plot, caption = svg.line_chart(fig)
+    assert plot.startswith("<svg") and "3 point(s) not shown" in caption
+    assert svg.line_chart(curve("t", "e", {"a": ([1], [-1.0])}, logy=True))[0] == ""
+    # relative margins over many decades (a bound of 0 gives huge ones) use a symmetric-log axis
+    plot, _ = svg.margin_histogram([(1e30, True), (0.5, True), (-0.2, False)], worst=-0.2)
+    assert plot.count('class="bar"') >= 2 and "10<tspan" in plot
+    plot, caption = svg.margin_histogram([(float("nan"), False)])
+    assert plot == "" and "non-finite" in caption
+
+
+_SCENARIO = scenario_records()
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(max_size=12)
+                    | st.sampled_from(["nan", "-inf", *HOSTILE]),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                    max_leaves=8)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(claim_fields=st.dictionaries(st.sampled_from(["id", "paper", "reference", "title", "statement", "assumptions", "params", "figure",
+                                                     "false_fail_rate", "notes", "provenance", "badge", "kind"]), JSON),
+       ev_fields=st.dictionaries(st.sampled_from(["claim_id", "paper", "status", "holds", "config", "curves", "details", "hypothesis", "relative_margin",
+                                                  "margin", "measured", "instances", "seconds", "unmet_assumptions",
+                                                  "example", "error", "reproduce", "seed"]), JSON),
+       run_fields=st.dictionaries(st.sampled_from(["papers", "profile", "device", "cuda", "torch", "workers",
+                                                   "started", "command"]), JSON),
+       end_fields=st.dictionaries(st.sampled_from(["seconds", "interrupted", "exitstatus"]), JSON))
+def test_any_json_in_the_records_renders_or_is_a_results_file_error(tmp_path_factory, claim_fields, ev_fields,
+                                                                     run_fields, end_fields):
+    """Whatever JSON a (hand-edited, foreign, future) results file holds in its fields, the build either renders it,
+    escaped, or stops with a ResultsFileError; never another exception."""
+    tmp = tmp_path_factory.mktemp("fuzz")
+    header, ev = copy.deepcopy(_SCENARIO)
+    header[2].update(claim_fields)  # A-VIOL
+    for e in ev[5:9]:
+        e.update(ev_fields)
+    header[0].update(run_fields)
+    try:
+        out = html.build_report(write_results(tmp / "r.jsonl", header, ev, END | end_fields), tmp / "report.html")
+    except res.ResultsFileError:
+        return
+    page = Page(out.read_text())
+    assert not page.find("script") and not page.find("img")
+
+
+def test_an_example_whose_check_raised_shows_as_violated_with_its_error(tmp_path):
+    """The shape the harness would record for a check that raised: violated, no numbers, the exception's text."""
+    header, ev = scenario_records()
+    crashed = {k: ev[0][k] for k in ("claim_id", "paper", "config", "seed", "device", "reproduce", "test_id")}
+    ev.append(crashed | {"type": "evidence", "status": "violated", "holds": False, "measured": None, "bound": None,
+                         "margin": None, "relative_margin": None, "error": "RuntimeError: NaN in the attention weights"})
+    page = Page(html.build_report(write_results(tmp_path / "r.jsonl", header, ev), tmp_path / "o.html").read_text())
+    assert page.find("article", data_claim_id="A-HELD")[0]["data-verdict"] == "violated"
+    assert "Error: RuntimeError: NaN in the attention weights" in page.plain
+    assert "1 example(s) with a non-finite margin are not shown" in page.plain
