@@ -101,6 +101,15 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
 
+    base = config.getoption("--claims-baseline")
+    if base and not _is_worker(config):
+        from reports import gate
+
+        try:
+            gate.read_baseline(base)
+        except _results.ResultsFileError as e:  # fail before the suite runs, in one line
+            raise pytest.UsageError(f"--claims-baseline: {e}") from None
+
     results = Path(config.getoption("--claims-results"))
     parts = _results.parts_dir_for(results)
     if _is_worker(config):
@@ -181,7 +190,10 @@ def _after_results(config: pytest.Config, results: Path) -> None:
     lines.append(f"claims results: {results}")
     base = config.getoption("--claims-baseline")
     if base:
-        problems = gate.compare(results, Path(base))
+        try:
+            problems = gate.compare(results, Path(base))
+        except _results.ResultsFileError as e:
+            problems = [f"cannot compare: {e}"]
         if problems:
             lines.append(f"claims baseline {base}: {len(problems)} regression(s)")
             lines += [f"  REGRESSION {p}" for p in problems]
@@ -190,8 +202,12 @@ def _after_results(config: pytest.Config, results: Path) -> None:
             lines.append(f"claims baseline {base}: no regression")
     upd = config.getoption("--claims-update-baseline")
     if upd:
-        gate.write_baseline(results, Path(upd))
-        lines.append(f"claims baseline written: {upd}")
+        try:
+            gate.write_baseline(results, Path(upd))
+            lines.append(f"claims baseline written: {upd}")
+        except _results.ResultsFileError as e:
+            lines.append(f"claims baseline NOT written: {e}")
+            config._claims_gate_failed = True  # type: ignore[attr-defined]
     config._claims_summary = lines  # type: ignore[attr-defined]
 
 

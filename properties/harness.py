@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
 from theorems import ConfigError, Cost, get_claim, run_claim
+from theorems.core import jsonable, reproduce_command
 
 # Examples per claim, by profile and cost. The profile's own max_examples is the CHEAP count.
 EXAMPLES: dict[str, dict[Cost, int]] = {
@@ -51,12 +52,16 @@ def check_claim(claim_id: str, config: st.SearchStrategy[dict[str, Any]], *, max
     @settings(max_examples=n, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(cfg=config, seed=SEEDS)
     def prop(cfg: dict[str, Any], seed: int) -> None:
+        final = current_build_context().is_final
         try:
             ev = run_claim(claim, cfg, seed=seed, device=Session.device)
         except ConfigError as e:  # a strategy drew an invalid config: a bug of the strategy, say so plainly
             raise AssertionError(f"strategy for {claim_id} drew an invalid config: {e}") from None
+        except Exception as e:  # a check that crashes is a violation too: keep its evidence, then re-raise
+            if final:
+                buffer.append(_error_record(claim, cfg, seed, test_id, e, len(buffer)))
+            raise
         rec = ev.to_json() | {"type": "evidence", "test_id": test_id, "profile": Session.profile}
-        final = current_build_context().is_final
         # While Hypothesis shrinks a failure it replays many failing candidates; keep only the final, minimal one.
         if ev.holds is not False or final:
             rec["example"] = len(buffer)
@@ -69,7 +74,7 @@ def check_claim(claim_id: str, config: st.SearchStrategy[dict[str, Any]], *, max
 
     try:
         prop()
-    except AssertionError as e:
+    except Exception as e:
         blob = next((n for n in getattr(e, "__notes__", []) if "reproduce_failure" in n), "")
         for rec in buffer:
             if rec.get("final"):
@@ -79,6 +84,16 @@ def check_claim(claim_id: str, config: st.SearchStrategy[dict[str, Any]], *, max
         if Session.recorder is not None:
             for rec in buffer:
                 Session.recorder(rec)
+
+
+def _error_record(claim, cfg: dict[str, Any], seed: int, test_id: str, e: Exception, example: int) -> dict[str, Any]:
+    return {
+        "type": "evidence", "claim_id": claim.id, "paper": claim.paper, "status": "violated", "holds": False,
+        "measured": None, "bound": None, "margin": None, "relative_margin": None, "config": jsonable(cfg),
+        "seed": seed, "device": Session.device, "dtype": "", "seconds": 0.0, "test_id": test_id,
+        "profile": Session.profile, "error": f"{type(e).__name__}: {e}", "example": example, "final": True,
+        "reproduce": reproduce_command(claim.id, cfg, seed, Session.device),
+    }
 
 
 def claim_params(paper: str, strategies: dict[str, st.SearchStrategy]) -> list:

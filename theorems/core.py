@@ -190,7 +190,7 @@ def curve(xlabel: str, ylabel: str, series: Mapping[str, tuple[Any, Any]], *, lo
         "ylabel": ylabel,
         "logx": logx,
         "logy": logy,
-        "series": {k: {"x": _jsonable(x), "y": _jsonable(y)} for k, (x, y) in series.items()},
+        "series": {k: {"x": jsonable(x), "y": jsonable(y)} for k, (x, y) in series.items()},
     }
 
 
@@ -226,7 +226,7 @@ class Evidence:
     hypothesis: dict[str, Any] = field(default_factory=dict)  # e.g. {"blob": ..., "phase": ...}
 
     def to_json(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
     def describe(self) -> str:
         if self.status == Status.ASSUMPTION_NOT_MET.value:
@@ -238,14 +238,14 @@ class Evidence:
         )
 
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
     """Plain JSON: tensors and numpy scalars to floats/lists; non-finite floats to strings (JSON has no NaN)."""
     if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, torch.Tensor):
-        return _jsonable(x.detach().cpu().tolist())
+        return jsonable(x.detach().cpu().tolist())
     if isinstance(x, enum.Enum):
         return x.value
     if hasattr(x, "item") and callable(x.item):  # numpy scalar
@@ -342,7 +342,7 @@ def reproduce_command(claim_id: str, cfg: Mapping[str, Any], seed: int, device: 
 
     return (
         f"python -m theorems check {claim_id} --seed {seed} --device {device} "
-        f"--config {shlex.quote(json.dumps(_jsonable(dict(cfg)), sort_keys=True))}"
+        f"--config {shlex.quote(json.dumps(jsonable(dict(cfg)), sort_keys=True))}"
     )
 
 
