@@ -111,23 +111,27 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--claims-baseline: {e}") from None
 
     results = Path(config.getoption("--claims-results"))
-    parts = _results.parts_dir_for(results)
     if _is_worker(config):
         wi = config.workerinput
         # Workers share the cores: give each its slice so they do not oversubscribe them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(wi.get("workercount", 1))))
-        worker = wi["workerid"]
+        worker, run_id = wi["workerid"], wi["claims_run_id"]
     else:
-        if parts.exists():  # leftovers of an earlier run that was killed before merging
-            import shutil
-
-            shutil.rmtree(parts, ignore_errors=True)
         config._claims_started = time.time()  # type: ignore[attr-defined]
-        _results.write_header(results, _header(config))
+        # A run id of its own: concurrent runs on the same results file never touch each other's parts.
+        run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        _results.write_header(results, _header(config), run_id)
         worker = "main"
-    writer = _results.PartWriter(parts, worker)
+    config._claims_run_id = run_id  # type: ignore[attr-defined]
+    writer = _results.PartWriter(_results.parts_dir_for(results, run_id), worker)
     config._claims_writer = writer  # type: ignore[attr-defined]
     Session.recorder = writer.write
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist controller -> worker: the run id whose parts directory the worker writes to."""
+    node.workerinput["claims_run_id"] = node.config._claims_run_id
 
 
 def _header(config: pytest.Config) -> list[dict]:
@@ -156,7 +160,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _is_worker(config):
         return
     results = Path(config.getoption("--claims-results"))
-    parts = _results.parts_dir_for(results)
+    run_id = config._claims_run_id  # type: ignore[attr-defined]
+    parts = _results.parts_dir_for(results, run_id)
     recorded = [p for p in parts.glob("*.jsonl") if p.name != _results.HEADER_NAME] if parts.exists() else []
     if not any(p.stat().st_size for p in recorded):
         import shutil
@@ -169,7 +174,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "exitstatus": int(exitstatus),
         "interrupted": int(exitstatus) == int(pytest.ExitCode.INTERRUPTED),
     }
-    _results.merge_parts(results, _header(config), end)
+    _results.merge_parts(results, _header(config), end, run_id)
     config._claims_results_path = results  # type: ignore[attr-defined]
     _after_results(config, results)
     if getattr(config, "_claims_gate_failed", False):

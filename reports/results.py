@@ -74,9 +74,18 @@ class PartWriter:
         self._f.close()
 
 
-def parts_dir_for(results: Path | str) -> Path:
+def parts_dir_for(results: Path | str, run_id: str = "") -> Path:
+    """Where one run keeps its part files: ``<results>.<run_id>.parts``. Each run has its own directory, so two
+    runs writing the same results file at the same time never delete or mix each other's parts."""
     results = Path(results)
-    return results.with_name(results.name + ".parts")
+    return results.with_name(results.name + (f".{run_id}" if run_id else "") + ".parts")
+
+
+def latest_parts_dir(results: Path | str) -> Path | None:
+    """The most recent parts directory of ``results`` (a killed or still-running run), if any."""
+    results = Path(results)
+    dirs = [d for d in results.parent.glob(results.name + "*.parts") if d.is_dir()]
+    return max(dirs, key=lambda d: d.stat().st_mtime) if dirs else None
 
 
 def _read_lines(path: Path, tolerate_truncated_tail: bool) -> list[dict[str, Any]]:
@@ -101,14 +110,30 @@ def _read_lines(path: Path, tolerate_truncated_tail: bool) -> list[dict[str, Any
     return records
 
 
-def merge_parts(results: Path | str, header: Iterable[dict[str, Any]], end: dict[str, Any] | None) -> Path:
-    """Merge the part files into ``results`` atomically; evidence is ordered by test id for stable diffs."""
-    results = Path(results)
-    parts = parts_dir_for(results)
+def read_parts(parts: Path | str) -> list[dict[str, Any]]:
+    """The header records and the evidence of a run's parts directory; unfinished last lines are dropped."""
+    parts = Path(parts)
+    header_path = parts / HEADER_NAME
+    if not header_path.exists():
+        raise ResultsFileError(parts, f"holds parts of a run but no {HEADER_NAME} (run and claim records)")
+    records = [r for r in _read_lines(header_path, tolerate_truncated_tail=False) if r["type"] in ("run", "claim")]
+    return records + _part_evidence(parts)
+
+
+def _part_evidence(parts: Path) -> list[dict[str, Any]]:
     evidence: list[dict[str, Any]] = []
-    if parts.is_dir():
-        for p in sorted(parts.glob("*.jsonl")):
+    for p in sorted(parts.glob("*.jsonl")):
+        if p.name != HEADER_NAME:
             evidence += [r for r in _read_lines(p, tolerate_truncated_tail=True) if r.get("type") == "evidence"]
+    return evidence
+
+
+def merge_parts(results: Path | str, header: Iterable[dict[str, Any]], end: dict[str, Any] | None,
+                run_id: str = "") -> Path:
+    """Merge the run's part files into ``results`` atomically; evidence is ordered by test id for stable diffs."""
+    results = Path(results)
+    parts = parts_dir_for(results, run_id)
+    evidence = _part_evidence(parts) if parts.is_dir() else []
     evidence.sort(key=lambda r: (r.get("claim_id", ""), r.get("test_id", ""), r.get("example", 0)))
     lines = [dumps(h) for h in header] + [dumps(r) for r in evidence]
     if end is not None:
@@ -122,19 +147,21 @@ def merge_parts(results: Path | str, header: Iterable[dict[str, Any]], end: dict
 HEADER_NAME = "_header.jsonl"
 
 
-def write_header(results: Path | str, header: Iterable[dict[str, Any]]) -> None:
+def write_header(results: Path | str, header: Iterable[dict[str, Any]], run_id: str = "") -> None:
     """Store the run and claim records beside the parts at the start, so a killed run can be recovered."""
-    atomic_write_text(parts_dir_for(results) / HEADER_NAME, "".join(dumps(h) + "\n" for h in header))
+    atomic_write_text(parts_dir_for(results, run_id) / HEADER_NAME, "".join(dumps(h) + "\n" for h in header))
 
 
 def recover_parts(results: Path | str) -> Path:
-    """Merge the parts of a run that was killed before it merged (no end record: the report says interrupted)."""
+    """Merge the parts of the latest run that was killed before it merged (no end record: reported interrupted)."""
     results = Path(results)
-    header_path = parts_dir_for(results) / HEADER_NAME
-    if not header_path.exists():
-        raise ResultsFileError(header_path, "no header of an interrupted run to recover from")
-    header = [r for r in _read_lines(header_path, tolerate_truncated_tail=False) if r["type"] in ("run", "claim")]
-    return merge_parts(results, header, end=None)
+    parts = latest_parts_dir(results)
+    if parts is None:
+        raise ResultsFileError(parts_dir_for(results), "no header of an interrupted run to recover from")
+    records = read_parts(parts)
+    header = [r for r in records if r["type"] != "evidence"]
+    run_id = parts.name[len(results.name) + 1:-len(".parts")] if parts != parts_dir_for(results) else ""
+    return merge_parts(results, header, end=None, run_id=run_id)
 
 
 def read_results(path: Path | str) -> dict[str, Any]:

@@ -35,18 +35,19 @@ def load(path: Path | str) -> dict[str, Any]:
     also name the parts directory itself.
     """
     path = Path(path)
-    parts = path if path.is_dir() and path.name.endswith(".parts") else res.parts_dir_for(path)
-    if (path.exists() and not path.is_dir()) or not parts.is_dir():
+    parts = path if path.is_dir() and path.name.endswith(".parts") else None
+    if parts is None and not path.exists():
+        parts = res.latest_parts_dir(path)
+    if parts is None:
         data = res.read_results(path)
     else:
-        header_path = parts / res.HEADER_NAME
-        if not header_path.exists():
-            raise res.ResultsFileError(parts, f"holds parts of a run but no {res.HEADER_NAME} (run and claim records)")
-        records = _read(header_path, tolerate_truncated_tail=False)
-        for p in sorted(parts.glob("*.jsonl")):
-            if p.name != res.HEADER_NAME:
-                records += [r for r in _read(p, tolerate_truncated_tail=True) if r.get("type") == "evidence"]
-        data = res.assemble(header_path, records)
+        try:
+            records = res.read_parts(parts)
+        except UnicodeDecodeError:
+            raise res.ResultsFileError(parts, "holds a part file that is not text; expected JSON lines") from None
+        except OSError as e:
+            raise res.ResultsFileError(parts, f"cannot be read ({e.strerror or e})") from None
+        data = res.assemble(parts / res.HEADER_NAME, records)
         data["run"] = dict(data["run"], recovered_from=str(parts))
         path = parts
     for i, e in enumerate(data["evidence"], 1):
@@ -54,15 +55,6 @@ def load(path: Path | str) -> dict[str, Any]:
             raise res.ResultsFileError(path, f"evidence record {i} ({e['claim_id']!r}) has unknown status "
                                              f"{e['status']!r} (expected one of {list(EVIDENCE_STATUSES)})")
     return data
-
-
-def _read(path: Path, tolerate_truncated_tail: bool) -> list[dict[str, Any]]:
-    try:
-        return res._read_lines(path, tolerate_truncated_tail=tolerate_truncated_tail)
-    except UnicodeDecodeError:
-        raise res.ResultsFileError(path, "is not a text file; expected JSON lines") from None
-    except OSError as e:
-        raise res.ResultsFileError(path, f"cannot be read ({e.strerror or e})") from None
 
 
 @dataclass

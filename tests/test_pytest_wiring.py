@@ -36,7 +36,7 @@ def test_xdist_gives_the_serial_verdicts_and_a_complete_results_file(tmp_path):
     data = res.read_results(parallel)
     assert data["end"] is not None and data["end"]["exitstatus"] == 0
     assert len(data["evidence"]) >= 25 and "R-T31" in data["claims"]
-    assert not res.parts_dir_for(parallel).exists(), "parts are merged and removed"
+    assert not list(tmp_path.glob("*.parts")), "parts are merged and removed"
 
 
 def test_cuda_without_gpu_stops_with_one_message(tmp_path):
@@ -78,3 +78,16 @@ def test_a_run_of_tests_only_leaves_earlier_results_alone(tmp_path):
     out = _pytest("tests/test_framework.py", "-k", "outcome_constructors", f"--claims-results={results}")
     assert out.returncode == 0, out.stdout
     assert results.read_text() == "earlier"
+
+
+def test_concurrent_runs_on_one_results_file_keep_their_own_parts(tmp_path):
+    results = tmp_path / "results.jsonl"
+    header = [{"type": "run", "format": res.FORMAT}]
+    for run_id, seed in (("run-a", 1), ("run-b", 2)):
+        res.write_header(results, header, run_id)
+        w = res.PartWriter(res.parts_dir_for(results, run_id), "main")
+        w.write({"type": "evidence", "claim_id": "R-T31", "status": "held", "config": {}, "seed": seed})
+        w.close()
+    res.merge_parts(results, header, {"type": "end"}, "run-a")
+    assert [r["seed"] for r in res.read_results(results)["evidence"]] == [1]
+    assert res.parts_dir_for(results, "run-b").is_dir(), "the other run's parts are untouched"
