@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, target
+from hypothesis import HealthCheck, Phase, given, settings, target
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
@@ -49,7 +49,11 @@ def check_claim(claim_id: str, config: st.SearchStrategy[dict[str, Any]], *, max
     buffer: list[dict[str, Any]] = []
     n = max_examples or examples_for(claim.cost)
 
-    @settings(max_examples=n, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    # A slow claim's failure is not shrunk: each replay retrains a model, and its seed has no simpler form.
+    phases = [p for p in settings().phases if p is not Phase.shrink] if claim.cost is Cost.SLOW else settings().phases
+
+    @settings(max_examples=n, phases=phases,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(cfg=config, seed=SEEDS)
     def prop(cfg: dict[str, Any], seed: int) -> None:
         final = current_build_context().is_final
