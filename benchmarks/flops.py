@@ -46,3 +46,24 @@ def matmul_rate(dtype: torch.dtype = torch.float64, device: torch.device | str =
     b = torch.randn(n, n, generator=g, dtype=dtype, device=device)
     seconds = best_seconds(lambda: a @ b, device, repeats=repeats)
     return 2.0 * n**3 / seconds
+
+
+def record_rate(benchmark, flops: float, reference_rate: float, dtype: torch.dtype, flops_counted: str,
+                **info: object) -> None:
+    """Put the achieved FLOP/s and its ratio to ``reference_rate`` (a :func:`matmul_rate` of the same dtype measured
+    in this run) into ``benchmark.extra_info``; the best round is used (on a shared machine others only add time).
+    Does nothing under ``--benchmark-disable``, where nothing was timed."""
+    if benchmark.stats is None:
+        return
+    seconds = benchmark.stats.stats.min
+    rate = flops / seconds
+    benchmark.extra_info.update({
+        "flops": flops,
+        "flop_per_s": rate,
+        "dtype": str(dtype).removeprefix("torch."),
+        "matmul_flop_per_s": reference_rate,
+        "fraction_of_matmul_rate": rate / reference_rate,
+        "torch_threads": torch.get_num_threads(),
+        "flops_counted": flops_counted,
+        **info,
+    })

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.flops import matmul_rate
+from benchmarks.flops import matmul_rate, record_rate
 from models import li2024 as m
 
 F32 = torch.float32
@@ -90,14 +90,5 @@ def test_training_run_default_config(benchmark, bench_device, reference_rate, on
 
 
 def _record(benchmark, flops: float, reference_rate: float, size: dict) -> None:
-    seconds = benchmark.stats.stats.min
-    rate = flops / seconds
-    benchmark.extra_info.update({
-        "size": size,
-        "flops": flops,
-        "flop_per_s": rate,
-        "matmul_flop_per_s_float32": reference_rate,
-        "fraction_of_matmul_rate": rate / reference_rate,
-        "torch_threads": torch.get_num_threads(),
-        "flops_counted": "matrix products 2mnk; backward = 2 x forward; prompt sampling not counted",
-    })
+    record_rate(benchmark, flops, reference_rate, torch.float32,
+                "matrix products 2mnk; backward = 2 x forward; prompt sampling not counted", size=size)

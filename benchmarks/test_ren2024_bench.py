@@ -14,7 +14,7 @@ import math
 import pytest
 import torch
 
-from benchmarks.flops import matmul_rate, synchronize
+from benchmarks.flops import matmul_rate, record_rate, synchronize
 from models import ren2024 as m
 from theorems import get_claim, run_claim
 
@@ -96,14 +96,5 @@ def test_full_check_of_the_heaviest_claim(benchmark, bench_device, reference_rat
 
 
 def _record(benchmark, flops: float, reference_rate: float, size: dict) -> None:
-    seconds = benchmark.stats.stats.min
-    rate = flops / seconds
-    benchmark.extra_info.update({
-        "size": size,
-        "flops": flops,
-        "flop_per_s": rate,
-        "matmul_flop_per_s_float64": reference_rate,
-        "fraction_of_matmul_rate": rate / reference_rate,
-        "torch_threads": torch.get_num_threads(),
-        "flops_counted": "matrix products 2mnk + exponentials; backward = 2 x forward",
-    })
+    record_rate(benchmark, flops, reference_rate, torch.float64,
+                "matrix products 2mnk + exponentials; backward = 2 x forward", size=size)

@@ -20,7 +20,7 @@ from functools import lru_cache
 import pytest
 import torch
 
-from benchmarks.flops import best_seconds, matmul_rate, synchronize
+from benchmarks.flops import best_seconds, matmul_rate, record_rate, synchronize
 from models import yang2024 as m
 
 F64 = torch.float64
@@ -48,16 +48,10 @@ def _runner(dims: dict, batch: int, device: torch.device, dtype: torch.dtype = F
 
 
 def _record(benchmark, dims: dict, batch: int, steps: int, device: torch.device) -> None:
-    if benchmark.stats is None:  # --benchmark-disable: nothing was timed
-        return
     flops = m.gd_step_flops(batch, dims["d"], dims["N"], dims["K"], dims["m"], dims["H"]) * steps
-    seconds = benchmark.stats.stats.min  # the least-disturbed round on a shared machine
-    rate = flops / seconds
-    benchmark.extra_info.update({
-        "flops": flops, "flop_per_s": rate, "matmul_f64_flop_per_s": _matmul_rate(str(device)),
-        "fraction_of_matmul_rate": rate / _matmul_rate(str(device)), "instance_steps_per_s": batch * steps / seconds,
-        "batch": batch, "steps": steps, "dims": dims, "device": str(device),
-    })
+    seconds = benchmark.stats.stats.min if benchmark.stats is not None else float("nan")
+    record_rate(benchmark, flops, _matmul_rate(str(device)), F64, "analytic count of models.yang2024.gd_step_flops",
+                instance_steps_per_s=batch * steps / seconds, batch=batch, steps=steps, dims=dims, device=str(device))
 
 
 CASES = [pytest.param("small", SMALL, 1, id="small-b1"), pytest.param("small", SMALL, 256, id="small-b256"),
