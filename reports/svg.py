@@ -87,12 +87,14 @@ class _Axis:
             tlo, thi = tlo - half, thi + half
         span = thi - tlo
         self.tlo, self.thi = tlo - pad * span, thi + pad * span
+        if scale != "linear":  # keep 10**t a finite float (values near 1e300 would overflow in ticks and inv)
+            self.tlo, self.thi = max(self.tlo, -307.0), min(self.thi, 307.0)
 
     def t(self, v: float) -> float:
         if self.scale == "log":
-            return math.log10(v)
+            return min(max(math.log10(v), -307.0), 307.0)
         if self.scale == "symlog":
-            return math.copysign(math.log10(1 + abs(v)), v)
+            return math.copysign(min(math.log10(1 + abs(v)), 307.0), v)
         return v
 
     def inv(self, t: float) -> float:

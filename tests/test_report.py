@@ -419,3 +419,11 @@ def test_an_example_whose_check_raised_shows_as_violated_with_its_error(tmp_path
     assert page.find("article", data_claim_id="A-HELD")[0]["data-verdict"] == "violated"
     assert "Error: RuntimeError: NaN in the attention weights" in page.plain
     assert "1 example(s) with a non-finite margin are not shown" in page.plain
+
+
+def test_log_axes_survive_values_near_the_float_range():
+    from reports import svg
+
+    for lo, hi, scale in ((1e-300, 1e300, "log"), (1e-5, 1e308, "log"), (-1e308, 1e308, "symlog")):
+        axis = svg._Axis(lo, hi, 0, 100, scale=scale)
+        assert axis.ticks() and 0 <= axis.px(hi) <= 100
