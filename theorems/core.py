@@ -290,6 +290,10 @@ class Claim:
     tolerance: str = ""  # how the tolerance is derived, in words (shown in the report)
     notes: str = ""  # weaker-form caveats, ambiguities, what is reconstructed
     figure: str | None = None  # name of the curve the report plots as this claim's figure
+    # Intra-op CPU threads while the check runs. A fixed count makes every example bit-for-bit reproducible whatever
+    # the process's thread setting (serial run, xdist worker, CLI), and one thread is also the fastest for the small
+    # tensors of these checks. None: inherit the process's setting (for paper-size claims that want every core).
+    cpu_threads: int | None = 1
 
     @property
     def reconstructed(self) -> bool:
@@ -387,11 +391,17 @@ def run_claim(
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     ctx = CheckContext(device=device, seed=seed)
-    t0 = time.perf_counter()
-    out = (check or claim.check)(cfg, ctx)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - t0
+    threads_before = torch.get_num_threads()
+    if device.type == "cpu" and claim.cpu_threads:
+        torch.set_num_threads(claim.cpu_threads)
+    try:
+        t0 = time.perf_counter()
+        out = (check or claim.check)(cfg, ctx)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(threads_before)
     if not isinstance(out, Outcome):
         raise TypeError(f"check of {claim.id} returned {type(out).__name__}, expected Outcome")
     holds = bool(out.holds) and math.isfinite(out.margin)

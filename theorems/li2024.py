@@ -102,24 +102,6 @@ def _p(name: str, typ: type, doc: str, **kw) -> Param:
     return Param(name, typ, doc=doc, **kw)
 
 
-def single_thread(check: Callable) -> Callable:
-    """Run a check with one intra-op CPU thread: every tensor here is small, so a second thread only adds
-    synchronisation (measured 3-10x slower on a loaded 2-core machine). The thread count is restored after."""
-
-    @functools.wraps(check)
-    def wrapped(cfg: dict, ctx: CheckContext, **kw: Any) -> Outcome:
-        if ctx.device.type != "cpu":
-            return check(cfg, ctx, **kw)
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return check(cfg, ctx, **kw)
-        finally:
-            torch.set_num_threads(before)
-
-    return wrapped
-
-
 # ---------------------------------------------------------------------------------------------------- trained world
 @dataclass
 class World:
@@ -336,7 +318,6 @@ def combine(parts: dict[str, Outcome], cfg: dict | None = None, **kw: Any) -> Ou
 
 
 # ---------------------------------------------------------------------------------------------------- L-C32
-@single_thread
 def check_c32(cfg: dict, ctx: CheckContext, cover: str = "cyclic") -> Outcome:
     M1, n = cfg["M1"], cfg["n_task_families"]
     if n > M1 - 1:
@@ -371,7 +352,6 @@ register(Claim(
 
 
 # ---------------------------------------------------------------------------------------------------- L-T33
-@single_thread
 def check_t33(cfg: dict, ctx: CheckContext, labels: str = "task") -> Outcome:
     w = world(cfg, ctx, labels)
     pr = id_prompts(w, cfg, ctx)
@@ -406,7 +386,6 @@ register(Claim(
 
 
 # ---------------------------------------------------------------------------------------------------- L-T34
-@single_thread
 def check_t34(cfg: dict, ctx: CheckContext) -> Outcome:
     w = world(cfg, ctx)
     grid = sorted(set(S1_GRID) | {cfg["S1"], cfg["s1_bad"]})
@@ -564,7 +543,6 @@ def _random_vs_magnitude(rc: dict, rate: float) -> Outcome:
     return at_least(torch.stack(rows), 0.0, rate, labels=[f"R = {R}" for R in PRUNE_RATES])
 
 
-@single_thread
 def check_t37(cfg: dict, ctx: CheckContext, magnitude: str = "magnitude") -> Outcome:
     w = world(cfg, ctx)
     p = w.params
@@ -678,7 +656,6 @@ def _share(cfg: dict) -> float:
     return cfg["alpha_test"] / 2
 
 
-@single_thread
 def check_p41(cfg: dict, ctx: CheckContext, labels: str = "task") -> Outcome:
     w = world(cfg, ctx, labels)
     idp = id_prompts(w, cfg, ctx)
@@ -753,7 +730,6 @@ def _neuron_readouts(w: World, cfg: dict, p: m.Params | None = None) -> dict[str
     }
 
 
-@single_thread
 def check_p42(cfg: dict, ctx: CheckContext) -> Outcome:
     w = world(cfg, ctx)
     nr = _neuron_readouts(w, cfg)
@@ -805,7 +781,6 @@ register(Claim(
 
 
 # ---------------------------------------------------------------------------------------------------- L-C43
-@single_thread
 def check_c43(cfg: dict, ctx: CheckContext) -> Outcome:
     w = world(cfg, ctx)
     pr = id_prompts(w, cfg, ctx)
@@ -839,7 +814,6 @@ register(Claim(
 
 
 # ---------------------------------------------------------------------------------------------------- L-F-ATTN
-@single_thread
 def check_f_attn(cfg: dict, ctx: CheckContext) -> Outcome:
     w = world(cfg, ctx)
     idp = id_prompts(w, cfg, ctx)
@@ -895,7 +869,6 @@ register(Claim(
 
 
 # ---------------------------------------------------------------------------------------------------- L-F-MLP
-@single_thread
 def check_f_mlp(cfg: dict, ctx: CheckContext) -> Outcome:
     w = world(cfg, ctx)
     nr, nr0 = _neuron_readouts(w, cfg), _neuron_readouts(w, cfg, w.init)
@@ -947,7 +920,6 @@ register(Claim(
 
 
 # ---------------------------------------------------------------------------------------------------- L-F-PRUNE
-@single_thread
 def check_f_prune(cfg: dict, ctx: CheckContext, magnitude: str = "magnitude") -> Outcome:
     w = world(cfg, ctx)
     p = w.params
@@ -998,7 +970,6 @@ register(Claim(
 ALPHA_PRIMES = (0.6, 0.8, 1.0)
 
 
-@single_thread
 def check_f_prune_alpha(cfg: dict, ctx: CheckContext, alpha_primes=ALPHA_PRIMES) -> Outcome:
     """``alpha_primes`` ascending (a negative control passes them descending)."""
     w = world(cfg, ctx)
@@ -1050,7 +1021,6 @@ SCALE_ALPHAS = (0.4, 0.6, 0.8, 1.0)
 SCALE_BETAS = (1.0, 1.5, 2.0)
 
 
-@single_thread
 def check_f_scale(cfg: dict, ctx: CheckContext, labels: str = "task", vary: bool = True) -> Outcome:
     """``vary=False`` is a broken variant for negative controls: it trains every run at the config's alpha, beta."""
 
@@ -1130,7 +1100,6 @@ register(Claim(
 CLASSIC_LENGTHS = (8, 12, 16, 20)
 
 
-@single_thread
 def check_f_classic(cfg: dict, ctx: CheckContext) -> Outcome:
     w = world(cfg, ctx)
     ecfg = _eval_cfg(cfg).replace(test_sampling=cfg["classic_sampling"])
@@ -1269,7 +1238,6 @@ DEEP_NOTE = ("Assertions are on averages over the training seeds. The deeper mod
              "256, 5000 steps; the paper's width is NOT FOUND) is for a GPU. ")
 
 
-@single_thread
 def check_f_s1(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome:
     evaluate = _figure_model(cfg, ctx, untrained)
     grid = list(S1_GRID)
@@ -1323,7 +1291,6 @@ register(Claim(
 ))
 
 
-@single_thread
 def check_f_alpha(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome:
     evaluate = _figure_model(cfg, ctx, untrained)
     lengths = (4, 8, 12, 16, 20)
@@ -1368,7 +1335,6 @@ register(Claim(
 ))
 
 
-@single_thread
 def check_f_3l(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome:
     gw = gpt_world(cfg, ctx, untrained)
     pr, _, attns = _gpt_eval(gw, cfg, ctx, S1=None, l=cfg["l_test"], alpha=cfg["alpha_test"], offset=70)
@@ -1457,7 +1423,6 @@ def _loop_forward(p: m.Params, P: torch.Tensor, s: int, j: int) -> float:
     return float(p.a[s] @ torch.relu(p.W_O[s] @ pooled))
 
 
-@single_thread
 def check_e_attn(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) -> Outcome:
     p, P = _instance(cfg, ctx)
     f = forward(p, P)
@@ -1480,7 +1445,6 @@ def check_e_attn(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) ->
     return Outcome.all_of(parts, instances=cfg["batch"], details={"tolerance": tol})
 
 
-@single_thread
 def check_e_perm(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) -> Outcome:
     p, P = _instance(cfg, ctx)
     S, n, L1, d = P.shape
@@ -1497,7 +1461,6 @@ def check_e_perm(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) ->
     return Outcome.all_of(parts, instances=cfg["batch"], details={"tolerance": tol})
 
 
-@single_thread
 def check_e_homog(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) -> Outcome:
     p, P = _instance(cfg, ctx)
     c = cfg["c"]
@@ -1515,7 +1478,6 @@ def _reference_magnitude_order(norms: torch.Tensor) -> list[list[int]]:
     return [sorted(range(len(row)), key=lambda i: (row[i], i)) for row in norms.tolist()]
 
 
-@single_thread
 def check_e_prune(cfg: dict, ctx: CheckContext, prune: Callable = m.prune) -> Outcome:
     p, P = _instance(cfg, ctx)
     S, mm = p.a.shape
@@ -1550,7 +1512,6 @@ def check_e_prune(cfg: dict, ctx: CheckContext, prune: Callable = m.prune) -> Ou
     return Outcome.all_of(parts, instances=cfg["batch"], details={"tolerance": tol, "pruned per instance": k})
 
 
-@single_thread
 def check_e_hinge(cfg: dict, ctx: CheckContext, hinge: Callable = m.hinge) -> Outcome:
     g = ctx.generator()
     n = cfg["n_values"]
@@ -1574,7 +1535,6 @@ def check_e_hinge(cfg: dict, ctx: CheckContext, hinge: Callable = m.hinge) -> Ou
     return Outcome.all_of(parts, instances=n)
 
 
-@single_thread
 def check_e_label(cfg: dict, ctx: CheckContext, flip_keys: bool = True) -> Outcome:
     p, P = _instance(cfg, ctx)
     dX = cfg["d_X"]
@@ -1671,7 +1631,6 @@ DATA_DEFAULTS = {k: WORLD_DEFAULTS[k] for k in (p.name for p in DATA_PARAMS) if 
 DATA_DEFAULTS |= {"n_prompts": 500, "n_seeds": 2}
 
 
-@single_thread
 def check_e_data(cfg: dict, ctx: CheckContext, sampler: Callable = m.sample_prompts) -> Outcome:
     lc = m.LiConfig.from_mapping(cfg)
     S, n, l, M1 = cfg["n_seeds"], cfg["n_prompts"], cfg["l"], cfg["M1"]
