@@ -219,3 +219,17 @@ def _after_results(config: pytest.Config, results: Path) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     for line in getattr(config, "_claims_summary", []):
         terminalreporter.write_line(line)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """Slow claims first: under ``-n`` the longest jobs start at once instead of leaving one worker busy at the end
+    (longest-processing-time-first scheduling). A stable sort, so the order within each tier is the collection's."""
+    from theorems import Cost, get_claim
+
+    def tier(item) -> int:
+        cid = getattr(getattr(item, "callspec", None), "params", {}).get("claim_id")
+        if cid is None:
+            return 1
+        return {Cost.SLOW: 0, Cost.MEDIUM: 1, Cost.CHEAP: 2}[get_claim(cid).cost]
+
+    items.sort(key=tier)
