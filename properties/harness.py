@@ -34,6 +34,11 @@ class Session:
     recorder = None  # callable(dict) -> None
 
 
+def figure_size() -> str:
+    """Size of the slow figure claims: the papers' sizes on a GPU, reduced on the CPU (override: CLAIMS_SIZE)."""
+    return os.environ.get("CLAIMS_SIZE") or ("paper" if Session.device == "cuda" else "reduced")
+
+
 def examples_for(cost: Cost) -> int:
     table = EXAMPLES.get(Session.profile)
     if table is None:  # a user-defined profile: scale from its max_examples

@@ -11,7 +11,7 @@ import math
 import pytest
 from hypothesis import strategies as st
 
-from properties.harness import check_claim, claim_params
+from properties.harness import check_claim, claim_params, figure_size
 
 PAPER = "li2024"
 
@@ -87,9 +87,9 @@ STRATEGIES = {
     # slow: one example at the defaults in ci
     "L-F-SCALE": st.just({}),
     "L-F-CLASSIC": st.just({}),
-    "L-F-S1": st.just({}),
-    "L-F-ALPHA": st.just({}),
-    "L-F-3L": st.just({}),
+    "L-F-S1": st.just({"size": figure_size()}),
+    "L-F-ALPHA": st.just({"size": figure_size()}),
+    "L-F-3L": st.just({"size": figure_size()}),
 }
 
 

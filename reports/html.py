@@ -525,6 +525,10 @@ TEMPLATE = """<!DOCTYPE html>
       {% endif %}
       <div><span class="k">false-fail rate</span><span class="v">{{ m.get('false_fail_rate')|num if m.get('false_fail_rate') is not none else 'none (deterministic)' }}</span></div>
       <div><span class="k">time</span><span class="v">{% if cv.c.evidence %}{{ '%.2f'|format(cv.seconds) }} s{% else %}—{% endif %}</span> <span class="muted">({{ m.get('cost', '?') }})</span></div>
+      {% if cv.seconds > 0 %}
+      <div><span class="k">throughput</span><span class="v" data-throughput>{{ '%.3g'|format(cv.c.evidence|length / cv.seconds) }} examples/s</span>
+        <span class="muted">({{ '%.3g'|format(cv.c.instances / cv.seconds) }} instances/s)</span></div>
+      {% endif %}
     </div>
     {% if m.get('tolerance') %}<p><span class="muted">Tolerance:</span> {{ m['tolerance'] }}</p>{% endif %}
     {% if cv.verdict == 'not checked' %}
