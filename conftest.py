@@ -161,7 +161,7 @@ def pytest_configure_node(node) -> None:
 
 
 def _header(config: pytest.Config) -> list[dict]:
-    from theorems.registry import PAPERS, all_claims
+    from theorems.registry import PAPERS, all_claims, claim_metadata
 
     run = {
         "type": "run",
@@ -175,7 +175,7 @@ def _header(config: pytest.Config) -> list[dict]:
         "papers": {k: {"title": v["title"], "spec_ids": v["spec_ids"]} for k, v in PAPERS.items()},
         **environment(),
     }
-    return [run] + [{"type": "claim", **c.metadata()} for c in all_claims()]
+    return [run] + [{"type": "claim", **claim_metadata(c)} for c in all_claims()]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

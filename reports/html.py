@@ -497,7 +497,7 @@ TEMPLATE = """<!DOCTYPE html>
     <div class="claim-head">
       <span class="cid">{{ cv.c.id }}</span>
       <span class="ref">{{ m.get('reference', '') }} · {{ cv.c.paper }}</span>
-      {% if cv.badge == 'STATED' %}<span class="badge stated" title="stated in the paper's own text">STATED</span>
+      {% if cv.badge == 'STATED' %}<span class="badge stated" title="stated in the paper's own text{% if m.get('stated_qualifier') %} ({{ m['stated_qualifier'] }}){% endif %}">STATED{% if m.get('stated_qualifier') %}<span class="level">{{ m['stated_qualifier'] }}</span>{% endif %}</span>
       {% elif cv.badge %}<span class="badge derived" title="{{ cv.provenance }}: reconstructed, not the paper's verbatim statement">DERIVED{% if cv.level %}<span class="level">{{ cv.level }}</span>{% endif %}</span>
       <span class="badge recon">reconstructed</span>{% endif %}
       {% if m.get('kind') %}<span class="badge kind">{{ m['kind'] }}</span>{% endif %}

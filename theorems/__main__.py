@@ -6,7 +6,7 @@ import json
 import sys
 
 from .core import ConfigError, run_claim
-from .registry import all_claims, get_claim, not_encoded
+from .registry import all_claims, claim_metadata, get_claim, not_encoded
 
 FIELDS = ("id", "paper", "reference", "provenance", "title")
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     claims = all_claims(args.paper)
     if args.json:
-        print(json.dumps([c.metadata() for c in claims], indent=2))
+        print(json.dumps([claim_metadata(c) for c in claims], indent=2))
     else:
         for c in claims:
             print("\t".join(str(c.metadata()[f]) for f in FIELDS))

@@ -24,6 +24,8 @@ PAPERS: dict[str, dict] = {
     "li2024": {
         "module": "theorems.li2024",
         "title": "Li, Wang, Lu, Cui & Chen: How do nonlinear transformers learn and generalize in ICL? (ICML 2024)",
+        # The full text was not available: STATED means stated in informal wording (papers/README.md, rule 3).
+        "stated_qualifier": "informal, per the authors' slides",
         "spec_ids": [
             "L-C32", "L-T33", "L-T34", "L-T37", "L-P41", "L-P42", "L-C43",
             "L-F-ATTN", "L-F-MLP", "L-F-PRUNE", "L-F-PRUNE-ALPHA", "L-F-SCALE", "L-F-S1", "L-F-ALPHA",
@@ -72,6 +74,15 @@ def get_claim(claim_id: str) -> Claim:
         return REGISTRY[claim_id]
     except KeyError:
         raise KeyError(f"unknown claim id {claim_id!r}; known: {sorted(REGISTRY)}") from None
+
+
+def claim_metadata(claim: Claim) -> dict:
+    """A claim's metadata plus its paper's qualifier of STATED (e.g. li2024: informal wording)."""
+    meta = claim.metadata()
+    qualifier = PAPERS[claim.paper].get("stated_qualifier")
+    if qualifier and claim.provenance.is_stated:
+        meta["stated_qualifier"] = qualifier
+    return meta
 
 
 def not_encoded() -> dict[str, list[str]]:
