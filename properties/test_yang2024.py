@@ -67,6 +67,8 @@ STRATEGIES = {
     "Y-L4": instance().map(lambda c: c | {"n": 4096}),
     "Y-L5": with_heads(instance(batch=4), h_at_least_n=False, w_scale=st.floats(0.1, 1.0), n=st.just(4096),
                        law=st.sampled_from(A1_LAWS)),
+    "Y-L3": st.fixed_dictionaries({"l": st.integers(1, 64), "d": st.integers(1, 32),
+                                   "scale": st.floats(1e-3, 1e3), "batch": st.just(64)}),
     "Y-L6": with_heads(instance(batch=4), h_at_least_n=False, w_scale=st.floats(0.1, 1.0),
                        gamma=st.sampled_from([1.0, 3.0, 10.0]), c=st.floats(0.01, 1.0), steps=st.integers(1, 4)),
     "Y-L7": with_heads(instance(), h_at_least_n=False, w_scale=W_SCALE),

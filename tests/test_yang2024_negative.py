@@ -157,3 +157,7 @@ def test_f4_with_N_two_heads_do_not_plateau():
 def test_f5_the_one_layer_model_needs_N_heads():
     one_layer = lambda inst, H, g: m.OneLayerAttention(inst, H, 1.0, g)  # noqa: E731
     violated("Y-F5", {"heads": "1,8", "steps": 150, "lr_4layer": 1e-2}, Y.make_check_f5(model_factory=one_layer))
+
+
+def test_young_without_the_factor_l_fails():
+    violated("Y-L3", {"l": 3}, Y.make_check_l3(factor=lambda l: 1.0))

@@ -456,6 +456,39 @@ def make_check_l4(oracle_penalty: Callable[[m.Instance], float] = lambda inst: i
     return check
 
 
+def make_check_l3(factor: Callable[[int], float] = lambda l: float(l)) -> Callable:
+    """Y-L3 on a batch of random families of l vectors, half of them with equal vectors (where equality holds, so
+    the worst ratio sits at the bound); ``factor`` is the constant in front of the sum (negative control: 1)."""
+
+    def check(cfg: dict, ctx: CheckContext) -> Outcome:
+        B, l, d = cfg["batch"], cfg["l"], cfg["d"]
+        g = ctx.generator()
+        x = torch.randn(B, l, d, generator=g, dtype=torch.float64, device=ctx.device) * cfg["scale"]
+        x[: B // 2] = x[: B // 2, :1]  # equal vectors: ||sum x_i||^2 = l sum ||x_i||^2
+        lhs = (x.sum(1) ** 2).sum(-1)
+        rhs = factor(l) * (x**2).sum((-1, -2))
+        ratio = float((lhs / rhs).max())
+        # Both sides are sums of l*d squares: relative round-off of each at most (l d + 2) eps.
+        return Outcome.at_most(ratio, 1.0 + 2 * identity_tolerance(torch.float64, l * d + 2, 1.0, c=1.0),
+                               instances=B)
+
+    return check
+
+
+register(Claim(
+    id="Y-L3", paper=PAPER, reference="Lemma 3",
+    title="Young's inequality for sums: ||sum_i x_i||^2 <= l sum_i ||x_i||^2",
+    statement=r"\Big\|\sum_{i=1}^{l} x_i\Big\|^2 \le l \sum_{i=1}^{l} \|x_i\|^2",
+    provenance=Provenance.STATED, kind=Kind.INEQUALITY, check=make_check_l3(),
+    params=(Param("l", int, min=1, max=256, doc="number of vectors"), Param("d", int, min=1, max=256),
+            Param("scale", float, gt=0, max=1e6), Param("batch", int, min=2, max=4096)),
+    defaults=dict(l=4, d=3, scale=1.0, batch=64), cost=Cost.CHEAP,
+    tolerance="1 + 2 eps(float64) (l d + 2): relative round-off of the two sums of l d squares",
+    notes="A standard inequality the paper uses in its proofs; equality for equal vectors, which half of each "
+          "batch draws, so the worst ratio sits on the bound.",
+))
+
+
 L4_FALSE_FAIL = 1e-6
 
 register(Claim(
