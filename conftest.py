@@ -173,6 +173,7 @@ def _header(config: pytest.Config) -> list[dict]:
         "command": " ".join(["pytest", *config.invocation_params.args]),
         "workers": getattr(config.option, "numprocesses", None) or 0,
         "papers": {k: {"title": v["title"], "spec_ids": v["spec_ids"]} for k, v in PAPERS.items()},
+        "paper_order": list(PAPERS),
         **environment(),
     }
     return [run] + [{"type": "claim", **claim_metadata(c)} for c in all_claims()]

@@ -237,7 +237,10 @@ def summarize(data: dict[str, Any]) -> Summary:
             paper = str(e.get("paper", "unknown"))
             by_claim[cid] = ClaimSummary(cid, paper, {"id": cid, "paper": paper}, registered=False)
         by_claim[cid].evidence.append(e)
-    order = list(papers_meta) + [c.paper for c in by_claim.values() if c.paper not in papers_meta]
+    # The run record's "paper_order" (the registry's order); its "papers" mapping is key-sorted in the JSON file.
+    listed = [str(k) for k in run.get("paper_order", []) if k in papers_meta] if isinstance(
+        run.get("paper_order"), list) else []
+    order = listed + list(papers_meta) + [c.paper for c in by_claim.values() if c.paper not in papers_meta]
     papers = []
     for key in dict.fromkeys(order):
         pm = papers_meta.get(key) if isinstance(papers_meta.get(key), dict) else {}
