@@ -249,14 +249,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
-    """Slow claims first: under ``-n`` the longest jobs start at once instead of leaving one worker busy at the end
-    (longest-processing-time-first scheduling). A stable sort, so the order within each tier is the collection's."""
-    from theorems import Cost, get_claim
+    """Longest work first, claims that share a cached training together (properties/scheduling.py): under ``-n``
+    the longest units start at once instead of leaving one worker busy at the end. Changes no result."""
+    from properties import scheduling
+    from theorems import get_claim
 
-    def tier(item) -> int:
-        cid = getattr(getattr(item, "callspec", None), "params", {}).get("claim_id")
-        if cid is None:
-            return 1
-        return {Cost.SLOW: 0, Cost.MEDIUM: 1, Cost.CHEAP: 2}[get_claim(cid).cost]
+    timed = scheduling.baseline_seconds(config.getoption("--claims-baseline") or ROOT / "reports" / "baseline.json")
+    by_id = {item.nodeid: item for item in items}
+    items[:] = [by_id[n] for n in scheduling.schedule_order(by_id, get_claim, timed)]
 
-    items.sort(key=tier)
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``-n``'s default distribution ("load") made claim-group aware (properties/scheduling.py); others unchanged."""
+    if config.getvalue("dist") != "load":
+        return None
+    from properties.scheduling import ClaimGroupScheduling
+    from theorems import get_claim
+
+    return ClaimGroupScheduling(config, log, get_claim)

@@ -5,13 +5,14 @@ Baseline file (JSON, sorted keys, written atomically by :func:`write_baseline`):
     {"format": "icl-claims-baseline/1",
      "run": {"profile": "ci", "device": "cpu", "torch": "2.13.0+cpu"},
      "claims": {"R-T31": {"verdict": "held", "examples": 25, "worst_relative_margin": 0.958,
-                          "worst_margin": 5.1e-15, "rates": {"slope": -0.31}}, ...}}
+                          "worst_margin": 5.1e-15, "rates": {"slope": -0.31}, "seconds": 0.6}, ...}}
 
 ``worst_relative_margin`` is the smallest relative margin over the claim's checked examples: margin / |bound| (as
 ``theorems.core.relative_margin`` computes it; positive = holds with room, 1 = the measured error is zero against an
 upper bound). ``rates`` holds, for information and diffs, the median over the examples of every numeric ``details``
 entry whose key contains "slope" or "rate"; rates are not gated (a rate claim gates its slope through its own band,
-so its margin already moves when the slope does).
+so its margin already moves when the slope does). ``seconds`` (the time spent in the claim's checks, to 0.1 s) is not
+gated either: timing is no guarantee. It is what ``conftest.py`` schedules by, longest claim first.
 
 :func:`compare` reports, one human-readable line each, naming the claim and the amount:
 
@@ -69,6 +70,7 @@ def _entry(c: ClaimSummary) -> dict[str, Any]:
         "worst_relative_margin": _finite_or_none(w.get("relative_margin")) if w else None,
         "worst_margin": _finite_or_none(w.get("margin")) if w else None,
         "rates": {k: v for k, v in c.rates().items() if math.isfinite(v)},
+        "seconds": round(c.seconds, 1),
     }
 
 

@@ -88,6 +88,11 @@ class ClaimSummary:
         return sum(_count(e.get("instances")) for e in self.evidence)
 
     @property
+    def seconds(self) -> float:
+        """Time spent in the checks themselves (sum over the examples)."""
+        return sum(number(e.get("seconds")) or 0.0 for e in self.evidence)
+
+    @property
     def worst(self) -> dict[str, Any] | None:
         """The checked example with the smallest relative margin; violated examples first (a non-finite margin of a
         violated example counts as -inf)."""

@@ -294,6 +294,10 @@ class Claim:
     # the process's thread setting (serial run, xdist worker, CLI), and one thread is also the fastest for the small
     # tensors of these checks. None: inherit the process's setting (for paper-size claims that want every core).
     cpu_threads: int | None = 1
+    # Name of an expensive computation cached per process (a trained model) that this claim shares with other
+    # claims. Scheduling only: under pytest-xdist the claims that share one run on the same worker, so it is computed
+    # once per run as in a serial run, not once per worker (conftest.py). Results never depend on it.
+    shares: str = ""
 
     @property
     def reconstructed(self) -> bool:

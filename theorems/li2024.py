@@ -137,6 +137,11 @@ def _train_config(cfg: dict) -> m.LiConfig:
     return m.LiConfig.from_mapping(cfg, **defaults)
 
 
+# Claims that share a cached training name it (Claim.shares): under xdist they run on one worker, which trains once.
+SHARES_WORLD = "li2024: the default-config trained world"
+SHARES_GPT = "li2024: the trained 3-layer GPT-2 world"
+
+
 @functools.lru_cache(maxsize=12)
 def _world(lcfg: m.LiConfig, dtype: str, n_seeds: int, train_seed: int, device: str, labels: str) -> World:
     ctx = CheckContext(torch.device(device), train_seed)
@@ -367,7 +372,7 @@ def check_t33(cfg: dict, ctx: CheckContext, labels: str = "task") -> Outcome:
 
 
 register(Claim(
-    id="L-T33", paper=PAPER, reference="Theorem 3.3",
+    id="L-T33", shares=SHARES_WORLD, paper=PAPER, reference="Theorem 3.3",
     title="In-domain generalisation to unseen tasks after training on a small fraction of tasks",
     statement=r"\text{after } T \text{ SGD steps on } \mathcal T_{tr}\ (|\mathcal T_{tr}|=M_1):\ "
               r"\mathbb E_{f\in\mathcal T\setminus\mathcal T_{tr}}\big[\mathbb 1\{zF\le 0\}\big]\le \epsilon_{01},\ "
@@ -415,7 +420,7 @@ def check_t34(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-T34", paper=PAPER, reference="Theorem 3.4",
+    id="L-T34", shares=SHARES_WORLD, paper=PAPER, reference="Theorem 3.4",
     title="Out-of-domain generalisation when ODR patterns have coefficient sum S1 >= 1 (weaker form: monotone in S1)",
     statement=r"\mu'_j=\sum_i k_{j,i}\mu_i,\ S_1=\min_j\textstyle\sum_i k_{j,i}:\ \text{OOD error and hinge are "
               r"non-increasing in } S_1;\ \Pr[zF\le0]\le\epsilon \text{ at } S_1\ (\ge 1),\ "
@@ -585,7 +590,7 @@ def check_t37(cfg: dict, ctx: CheckContext, magnitude: str = "magnitude") -> Out
 
 
 register(Claim(
-    id="L-T37", paper=PAPER, reference="Theorem 3.7",
+    id="L-T37", shares=SHARES_WORLD, paper=PAPER, reference="Theorem 3.7",
     title="Magnitude-based pruning: small neurons are free, the largest cost Omega(R) (in hinge and mean margin)",
     statement=r"(a)\ \|W_{O,(i)}\| \text{ bimodal};\ (b)\ \ell(\Psi_{\setminus\text{small}})-\ell(\Psi)\le s;\ "
               r"(c)\ \ell(\Psi_{\setminus\text{largest }R})-\ell(\Psi)\ge cR,\ c>0;\ "
@@ -696,7 +701,7 @@ P41_DEFAULTS = {"mass_min": 0.9, "rise_min": 0.2, "init_tol": 0.1, "ood_rise_min
                 "ood_gap_min": 0.1}
 
 register(Claim(
-    id="L-P41", paper=PAPER, reference="Proposition 4.1",
+    id="L-P41", shares=SHARES_WORLD, paper=PAPER, reference="Proposition 4.1",
     title="Attention concentrates on same-pattern contexts (near 1 in-domain; out of domain it rises, not to 1)",
     statement=r"\textstyle\sum_{i:\,\text{pattern}(x_i)=\text{pattern}(x_{query})}\mathrm{attn}(\Psi^{(T)};P,i)"
               r"\ \ge\ 0.9\ \text{(ID)},\ \text{rising from the uniform share; OOD: rises with training and with } S_1",
@@ -759,7 +764,7 @@ def check_p42(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-P42", paper=PAPER, reference="Proposition 4.2 (slide 'Proposition 2'; paper number not confirmed)",
+    id="L-P42", shares=SHARES_WORLD, paper=PAPER, reference="Proposition 4.2 (slide 'Proposition 2'; paper number not confirmed)",
     title="MLP neurons align with (mu_bar, +q) or (mu_bar, -q) by the sign of a_i; a small-norm group stays near init",
     statement=r"r_i=(W_O^{(T)}W_V^{(T)})_{(i)}=(r_i^X,r_i^Y):\ \cos(r_i^Y,\mathrm{sign}(a_i)q)\ge0.8,\ "
               r"\cos(r_i^X,\bar\mu)\ge0.8\ \text{(large neurons)};\ \text{small-norm neurons stay near } W_O^{(0)}",
@@ -799,7 +804,7 @@ def check_c43(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-C43", paper=PAPER, reference="Corollary 4.3 (statement NOT FOUND; mechanism summary STATED)",
+    id="L-C43", shares=SHARES_WORLD, paper=PAPER, reference="Corollary 4.3 (statement NOT FOUND; mechanism summary STATED)",
     title="Combined ICL mechanism: attention picks same-pattern contexts, the MLP reads their label: z F >= 1",
     statement=r"\Pr_{P}\big[z\,F(\Psi^{(T)};P)\ge 1\big]\ge 0.9,\quad "
               r"\Pr_P\big[z\,\langle (W_V\textstyle\sum_i \mathrm{attn}_i p_i)^Y, q\rangle>0\big]\ge 0.9",
@@ -846,7 +851,7 @@ def check_f_attn(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-F-ATTN", paper=PAPER, reference="Slides fig. 8-9 (attention mechanism)",
+    id="L-F-ATTN", shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 8-9 (attention mechanism)",
     title="W_Q p and W_K p grow mostly along the relevant pattern; same-pattern attention mass rises over training",
     statement=r"\|W_Qp_{query}\|,\|W_Kp_i\|\ \text{grow}\ \ge 2\times;\ \Delta\langle W p,\hat\mu\rangle\ge\tfrac12"
               r"\Delta\|Wp\|;\ \frac{|\langle W p,\hat\mu\rangle|}{\|Wp\|}\ge0.7;\ \text{mass rises}\ \ge 0.2",
@@ -902,7 +907,7 @@ def check_f_mlp(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-F-MLP", paper=PAPER, reference="Slides fig. 10-11 (MLP mechanism)",
+    id="L-F-MLP", shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 10-11 (MLP mechanism)",
     title="Over training, large neurons' label part turns to +q (a_i > 0) or -q (a_i < 0), feature part to mu_bar",
     statement=r"\angle(r_i^Y,q)\to\approx0\ (a_i>0),\ \approx\pi\ (a_i<0);\ \angle(r_i^X,\bar\mu)\ \text{small};\ "
               r"\|r_i^Y\|\ \text{grows}",
@@ -949,7 +954,7 @@ def check_f_prune(cfg: dict, ctx: CheckContext, magnitude: str = "magnitude") ->
 
 
 register(Claim(
-    id="L-F-PRUNE", paper=PAPER, reference="Slides fig. 22 (pruning)",
+    id="L-F-PRUNE", shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 22 (pruning)",
     title="Magnitude pruning keeps the OOD hinge at baseline at small R; random pruning costs from the start",
     statement=r"\Delta\ell_{mag}(0.05)\le s,\ \Delta\ell_{rand}(0.05)>0,\ \Delta\ell_{mag}(0.4)>0,\ "
               r"\ell_{rand}(R)\ge\ell_{mag}(R)",
@@ -1001,7 +1006,7 @@ def check_f_prune_alpha(cfg: dict, ctx: CheckContext, alpha_primes=ALPHA_PRIMES)
 
 
 register(Claim(
-    id="L-F-PRUNE-ALPHA", paper=PAPER, reference="Slides fig. 23 (pruning vs alpha')",
+    id="L-F-PRUNE-ALPHA", shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 23 (pruning vs alpha')",
     title="Under magnitude pruning, lower alpha' gives a higher OOD hinge at every pruning rate (weaker form)",
     statement=r"\alpha'_1<\alpha'_2\ \Rightarrow\ \ell_{mag}(R;\alpha'_1)\ge\ell_{mag}(R;\alpha'_2)\quad\forall R",
     provenance=Provenance.STATED, kind=Kind.MECHANISM, check=check_f_prune_alpha,
@@ -1273,7 +1278,7 @@ def check_f_s1(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome
 
 
 register(Claim(
-    id="L-F-S1", paper=PAPER, reference="Slides fig. 18 (GPT-2, OOD error vs S1)",
+    id="L-F-S1", shares=SHARES_GPT, paper=PAPER, reference="Slides fig. 18 (GPT-2, OOD error vs S1)",
     title="Deeper model: OOD error falls with S1 and is clearly worse at S1 = 0.5 than at 1.3 (weaker form)",
     statement=r"\text{3-layer 2-head GPT-2: OOD error and hinge non-increasing in } S_1\in\{0.5,\dots,1.3\},\ "
               r"\mathrm{err}(0.5)>\mathrm{err}(1.3)",
@@ -1318,7 +1323,7 @@ def check_f_alpha(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outc
 
 
 register(Claim(
-    id="L-F-ALPHA", paper=PAPER, reference="Slides fig. 19 (GPT-2, error vs alpha' and test length)",
+    id="L-F-ALPHA", shares=SHARES_GPT, paper=PAPER, reference="Slides fig. 19 (GPT-2, error vs alpha' and test length)",
     title="Deeper model: the in-domain error falls with the test prompt length (weaker form; OOD reported)",
     statement=r"\mathrm{err}_{ID}(l_{ts}=20)<\mathrm{err}_{ID}(l_{ts}=4)\ \text{for } \alpha'\in\{0.8,0.9,1\}",
     provenance=Provenance.STATED, kind=Kind.STATISTICAL, check=check_f_alpha,
@@ -1357,7 +1362,7 @@ def check_f_3l(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome
 
 
 register(Claim(
-    id="L-F-3L", paper=PAPER, reference="Slides fig. 12-17 (3-layer extension)",
+    id="L-F-3L", shares=SHARES_GPT, paper=PAPER, reference="Slides fig. 12-17 (3-layer extension)",
     title="Deeper model: most MLP neurons grow in every layer (attention selection reported; weaker form)",
     statement=r"orall\ 	ext{layer } k:\ \Pr_iig[\|W^{(k,T)}_{fc,(i)}\|>\|W^{(k,0)}_{fc,(i)}\|ig]\ge	frac12",
     provenance=Provenance.STATED, kind=Kind.MECHANISM, check=check_f_3l,
