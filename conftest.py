@@ -1,7 +1,7 @@
 """pytest wiring of the suite: Hypothesis profiles, the device, and the evidence results file.
 
 Profiles (``--hypothesis-profile NAME`` or ``HYPOTHESIS_PROFILE=NAME``; default ``ci``):
-- ``ci``: derandomized, no deadline, fixed example counts (properties/harness.py: EXAMPLES); replaces Hypothesis's
+- ``ci``: derandomized, no deadline, fixed example counts (properties/profiles.py: EXAMPLES); replaces Hypothesis's
   built-in ``ci`` profile that ``CI=true`` would load.
 - ``dev``: few examples, random, for quick iteration.
 - ``thorough``: 1000 examples on cheap claims, ``target()`` towards the worst margins.
@@ -22,16 +22,16 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from properties.harness import EXAMPLES, Session  # noqa: E402
+# Nothing here imports torch or the claims: an xdist controller starts its workers before it needs them.
+from properties.profiles import EXAMPLES  # noqa: E402
 from reports import results as _results  # noqa: E402
-from theorems.core import Cost, environment  # noqa: E402
 
 _COMMON = dict(deadline=None, print_blob=True, report_multiple_bugs=False)
-settings.register_profile("ci", derandomize=True, max_examples=EXAMPLES["ci"][Cost.CHEAP], database=None, **_COMMON)
-settings.register_profile("dev", max_examples=EXAMPLES["dev"][Cost.CHEAP], **_COMMON)
+settings.register_profile("ci", derandomize=True, max_examples=EXAMPLES["ci"]["cheap"], database=None, **_COMMON)
+settings.register_profile("dev", max_examples=EXAMPLES["dev"]["cheap"], **_COMMON)
 settings.register_profile(
     "thorough",
-    max_examples=EXAMPLES["thorough"][Cost.CHEAP],
+    max_examples=EXAMPLES["thorough"]["cheap"],
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     **_COMMON,
 )
@@ -106,10 +106,13 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def _is_controller(config: pytest.Config) -> bool:
+    """The xdist controller: it schedules and merges, the workers run the checks."""
+    return config.pluginmanager.has_plugin("dsession")
+
+
 @pytest.hookimpl(trylast=True)  # after Hypothesis's plugin has loaded --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
-    import torch
-
     for name, doc in [
         ("ren2024", "claims of Ren & Liu 2024"),
         ("yang2024", "claims of Yang et al. 2024"),
@@ -121,12 +124,8 @@ def pytest_configure(config: pytest.Config) -> None:
     ]:
         config.addinivalue_line("markers", f"{name}: {doc}")
 
-    Session.device = _resolve_device(config)
-    Session.profile = _profile_name()
-    if Session.device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-
+    if config.getoption("--device") == "cuda":
+        _resolve_device(config)  # no GPU: a usage error before any worker starts
     base = config.getoption("--claims-baseline")
     if base and not _is_worker(config):
         from reports import gate
@@ -139,19 +138,48 @@ def pytest_configure(config: pytest.Config) -> None:
     results = Path(config.getoption("--claims-results"))
     if _is_worker(config):
         wi = config.workerinput
-        # Workers share the cores: give each its slice so they do not oversubscribe them.
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(wi.get("workercount", 1))))
         worker, run_id = wi["workerid"], wi["claims_run_id"]
     else:
         config._claims_started = time.time()  # type: ignore[attr-defined]
         # A run id of its own: concurrent runs on the same results file never touch each other's parts.
         run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
-        _results.write_header(results, _header(config), run_id)
         worker = "main"
     config._claims_run_id = run_id  # type: ignore[attr-defined]
     writer = _results.PartWriter(_results.parts_dir_for(results, run_id), worker)
     config._claims_writer = writer  # type: ignore[attr-defined]
-    Session.recorder = writer.write
+    if _is_controller(config):
+        return  # the header waits for pytest_sessionstart, once the workers are starting
+    _setup_checks(config)
+    if not _is_worker(config):
+        _results.write_header(results, _header(config), run_id)
+
+
+def _setup_checks(config: pytest.Config) -> None:
+    """In a process that runs checks (serial run or xdist worker): device, profile, threads, evidence recorder."""
+    import torch
+
+    from properties.harness import Session
+
+    Session.device = config._claims_device = _resolve_device(config)  # type: ignore[attr-defined]
+    Session.profile = _profile_name()
+    if Session.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    if _is_worker(config):
+        # Workers share the cores: give each its slice so they do not oversubscribe them.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(config.workerinput.get("workercount", 1))))
+    Session.recorder = config._claims_writer.write  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(wrapper=True)  # the code after the yield runs after xdist's DSession has started the workers
+def pytest_sessionstart(session: pytest.Session):
+    result = yield
+    config = session.config
+    if _is_controller(config):
+        config._claims_device = _resolve_device(config)  # type: ignore[attr-defined]
+        results = Path(config.getoption("--claims-results"))
+        _results.write_header(results, _header(config), config._claims_run_id)  # type: ignore[attr-defined]
+    return result
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -161,13 +189,14 @@ def pytest_configure_node(node) -> None:
 
 
 def _header(config: pytest.Config) -> list[dict]:
+    from theorems.core import environment
     from theorems.registry import PAPERS, all_claims, claim_metadata
 
     run = {
         "type": "run",
         "format": _results.FORMAT,
-        "profile": Session.profile,
-        "device": Session.device,
+        "profile": _profile_name(),
+        "device": getattr(config, "_claims_device", None) or _resolve_device(config),
         "started": _dt.datetime.fromtimestamp(getattr(config, "_claims_started", time.time()), _dt.timezone.utc).isoformat(),
         "git_commit": _git_commit(),
         "command": " ".join(["pytest", *config.invocation_params.args]),

@@ -16,13 +16,9 @@ from hypothesis.control import current_build_context
 from theorems import ConfigError, Cost, get_claim, run_claim
 from theorems.core import jsonable, reproduce_command
 
-# Examples per claim, by profile and cost. The profile's own max_examples is the CHEAP count.
-EXAMPLES: dict[str, dict[Cost, int]] = {
-    "ci": {Cost.CHEAP: 25, Cost.MEDIUM: 4, Cost.SLOW: 1},
-    "dev": {Cost.CHEAP: 10, Cost.MEDIUM: 2, Cost.SLOW: 1},
-    "thorough": {Cost.CHEAP: 1000, Cost.MEDIUM: 60, Cost.SLOW: 5},
-}
+from properties.profiles import EXAMPLES
 
+# Examples per claim, by profile and cost. The profile's own max_examples is the CHEAP count.
 SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
 
 
@@ -44,7 +40,7 @@ def examples_for(cost: Cost) -> int:
     if table is None:  # a user-defined profile: scale from its max_examples
         n = settings().max_examples
         return {Cost.CHEAP: n, Cost.MEDIUM: max(1, n // 8), Cost.SLOW: max(1, n // 25)}[cost]
-    return table[cost]
+    return table[Cost(cost).value]
 
 
 def check_claim(claim_id: str, config: st.SearchStrategy[dict[str, Any]], *, max_examples: int | None = None) -> None:
