@@ -7,8 +7,8 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from properties.scheduling import baseline_seconds, claim_of, schedule_order, work_unit
 from theorems import all_claims, get_claim
@@ -16,22 +16,18 @@ from theorems import all_claims, get_claim
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@dataclass
-class FakeClaim:
-    cost: str
-    shares: str = ""
-
-    def __post_init__(self):
-        self.cost = type("C", (), {"value": self.cost})()
+def fake_claim(cost: str, shares: str = "") -> SimpleNamespace:
+    """What the scheduler reads of a claim: its cost tier and the computation it shares."""
+    return SimpleNamespace(cost=SimpleNamespace(value=cost), shares=shares)
 
 
 CLAIMS = {
-    "A": FakeClaim("slow", "world"), "B": FakeClaim("medium", "world"), "C": FakeClaim("slow"),
-    "D": FakeClaim("cheap"), "E": FakeClaim("cheap"), "NEW": FakeClaim("slow"),
+    "A": fake_claim("slow", "world"), "B": fake_claim("medium", "world"), "C": fake_claim("slow"),
+    "D": fake_claim("cheap"), "E": fake_claim("cheap"), "NEW": fake_claim("slow"),
 }
 
 
-def lookup(cid: str) -> FakeClaim:
+def lookup(cid: str) -> SimpleNamespace:
     return CLAIMS[cid]
 
 
@@ -90,6 +86,7 @@ def test_under_xdist_claims_that_share_a_training_run_on_one_worker(tmp_path):
          f"--claims-results={tmp_path / 'r.jsonl'}", "-k", "L-P42 or L-C43 or L-E-DATA or L-E-PERM"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stdout[-3000:]
+    assert "scheduling tests via ClaimGroupScheduling" in out.stdout, out.stdout[-3000:]
     worker = {cid: gw for gw, cid in re.findall(r"\[(gw\d+)\].*?test_claim\[([A-Z0-9-]+)\]", out.stdout)}
     assert len(worker) == 4, out.stdout[-3000:]
     assert worker["L-P42"] == worker["L-C43"], worker
