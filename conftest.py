@@ -148,9 +148,13 @@ def pytest_configure(config: pytest.Config) -> None:
     writer = _results.PartWriter(_results.parts_dir_for(results, run_id), worker)
     config._claims_writer = writer  # type: ignore[attr-defined]
     if _is_controller(config):
-        return  # the header waits for pytest_sessionstart, once the workers are starting
+        # Nothing heavy here: the workers start now, and worker gw0, which imports the claims anyway, writes the
+        # header (pytest_collection_finish); the controller never imports torch or the claims unless gw0 fails.
+        config._claims_run = _run_record(config)  # type: ignore[attr-defined]
+        return
     _setup_checks(config)
     if not _is_worker(config):
+        config._claims_run = _run_record(config)  # type: ignore[attr-defined]
         _results.write_header(results, _header(config), run_id)
 
 
@@ -171,36 +175,45 @@ def _setup_checks(config: pytest.Config) -> None:
     Session.recorder = config._claims_writer.write  # type: ignore[attr-defined]
 
 
-@pytest.hookimpl(wrapper=True)  # the code after the yield runs after xdist's DSession has started the workers
-def pytest_sessionstart(session: pytest.Session):
-    result = yield
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reports the collection to the controller
+def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
-    if _is_controller(config):
-        config._claims_device = _resolve_device(config)  # type: ignore[attr-defined]
+    if _is_worker(config) and config.workerinput["workerid"] == "gw0":
+        # The controller schedules by the claims' metadata in this header, and only after every worker has reported
+        # its collection, so it is always there in time.
         results = Path(config.getoption("--claims-results"))
         _results.write_header(results, _header(config), config._claims_run_id)  # type: ignore[attr-defined]
-    return result
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
-    """xdist controller -> worker: the run id whose parts directory the worker writes to."""
+    """xdist controller -> worker: the run id whose parts directory the worker writes to, and the run record."""
     node.workerinput["claims_run_id"] = node.config._claims_run_id
+    node.workerinput["claims_run"] = node.config._claims_run
 
 
-def _header(config: pytest.Config) -> list[dict]:
-    from theorems.core import environment
-    from theorems.registry import PAPERS, all_claims, claim_metadata
-
-    run = {
+def _run_record(config: pytest.Config) -> dict:
+    """What the controller (or a serial run) knows of the run; cheap: no torch, no claims."""
+    return {
         "type": "run",
         "format": _results.FORMAT,
         "profile": _profile_name(),
-        "device": getattr(config, "_claims_device", None) or _resolve_device(config),
         "started": _dt.datetime.fromtimestamp(getattr(config, "_claims_started", time.time()), _dt.timezone.utc).isoformat(),
         "git_commit": _git_commit(),
         "command": " ".join(["pytest", *config.invocation_params.args]),
         "workers": getattr(config.option, "numprocesses", None) or 0,
+    }
+
+
+def _header(config: pytest.Config) -> list[dict]:
+    """The run record (from the controller under xdist) with device and versions, then every claim's metadata."""
+    from theorems.core import environment
+    from theorems.registry import PAPERS, all_claims, claim_metadata
+
+    run = getattr(config, "workerinput", {}).get("claims_run") or getattr(config, "_claims_run", None)
+    run = {
+        **(run or _run_record(config)),
+        "device": getattr(config, "_claims_device", None) or _resolve_device(config),
         "papers": {k: {"title": v["title"], "spec_ids": v["spec_ids"]} for k, v in PAPERS.items()},
         "paper_order": list(PAPERS),
         **environment(),
@@ -230,7 +243,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "exitstatus": int(exitstatus),
         "interrupted": int(exitstatus) == int(pytest.ExitCode.INTERRUPTED),
     }
-    _results.merge_parts(results, _header(config), end, run_id)
+    header = _results.read_header(results, run_id) or _header(config)  # none: gw0 died before writing it
+    _results.merge_parts(results, header, end, run_id)
     config._claims_results_path = results  # type: ignore[attr-defined]
     _after_results(config, results)
     if getattr(config, "_claims_gate_failed", False):
@@ -293,7 +307,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """``-n``'s default distribution ("load") made claim-group aware (properties/scheduling.py); others unchanged."""
     if config.getvalue("dist") != "load":
         return None
-    from properties.scheduling import ClaimGroupScheduling
-    from theorems import get_claim
+    from properties.scheduling import ClaimGroupScheduling, claims_from_header
 
-    return ClaimGroupScheduling(config, log, get_claim)
+    results = Path(config.getoption("--claims-results"))
+    return ClaimGroupScheduling(config, log, claims_from_header(lambda: _results.read_header(results,
+                                                                                            config._claims_run_id)))

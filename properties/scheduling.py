@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 from xdist.scheduler import LoadScopeScheduling
@@ -77,6 +78,26 @@ def schedule_order(nodeids: Iterable[str], lookup: Callable[[str], Any], timed: 
         total[unit[nid]] = total.get(unit[nid], 0.0) + estimate[nid]
         first.setdefault(unit[nid], i)
     return sorted(ids, key=lambda n: (-total[unit[n]], first[unit[n]], -estimate[n]))
+
+
+def claims_from_header(read: Callable[[], list[dict] | None]) -> Callable[[str], Any]:
+    """A claim lookup for the controller, from the claim records of the run's header (which worker gw0 writes before
+    it reports its collection), so the controller never imports torch or the claims. Without a header (gw0 failed)
+    it falls back to the registry."""
+    table: dict[str, Any] = {}
+
+    def lookup(cid: str) -> Any:
+        if not table:
+            header = read() or []
+            table.update({r["id"]: SimpleNamespace(shares=r.get("shares", ""), cost=SimpleNamespace(value=r["cost"]))
+                          for r in header if r.get("type") == "claim"})
+            if not table:
+                from theorems import get_claim
+
+                return get_claim(cid)
+        return table[cid]
+
+    return lookup
 
 
 class ClaimGroupScheduling(LoadScopeScheduling):

@@ -152,6 +152,14 @@ def write_header(results: Path | str, header: Iterable[dict[str, Any]], run_id: 
     atomic_write_text(parts_dir_for(results, run_id) / HEADER_NAME, "".join(dumps(h) + "\n" for h in header))
 
 
+def read_header(results: Path | str, run_id: str = "") -> list[dict[str, Any]] | None:
+    """The run and claim records stored beside a run's parts, or None when there are none (yet)."""
+    path = parts_dir_for(results, run_id) / HEADER_NAME
+    if not path.exists():
+        return None
+    return [r for r in _read_lines(path, tolerate_truncated_tail=False) if r["type"] in ("run", "claim")]
+
+
 def recover_parts(results: Path | str) -> Path:
     """Merge the parts of the latest run that was killed before it merged (no end record: reported interrupted)."""
     results = Path(results)

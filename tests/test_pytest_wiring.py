@@ -27,16 +27,33 @@ def _verdicts(path: Path) -> list[tuple]:
                   for r in data["evidence"])
 
 
+# A plugin that reports, at the end of the controller's session, whether it ever imported torch.
+TORCH_PROBE = """
+import os, sys
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):
+        print("CONTROLLER_IMPORTED_TORCH=" + str("torch" in sys.modules))
+"""
+
+
 def test_xdist_gives_the_serial_verdicts_and_a_complete_results_file(tmp_path):
     serial, parallel = tmp_path / "serial.jsonl", tmp_path / "parallel.jsonl"
+    (tmp_path / "torch_probe.py").write_text(TORCH_PROBE)
     a = _pytest(*ONE_CLAIM, f"--claims-results={serial}")
-    b = _pytest(*ONE_CLAIM, "-n", "2", f"--claims-results={parallel}")
+    b = _pytest(*ONE_CLAIM, "-n", "2", f"--claims-results={parallel}", "-p", "torch_probe", "-s",
+                env={"PYTHONPATH": str(tmp_path)})
     assert a.returncode == 0 and b.returncode == 0, a.stdout + b.stdout
     assert _verdicts(serial) == _verdicts(parallel)
     data = res.read_results(parallel)
     assert data["end"] is not None and data["end"]["exitstatus"] == 0
     assert len(data["evidence"]) >= 25 and "R-T31" in data["claims"]
     assert not list(tmp_path.glob("*.parts")), "parts are merged and removed"
+    # worker gw0 wrote the header: the controller's run record plus device and claims, as in a serial run
+    run, serial_run = data["run"], res.read_results(serial)["run"]
+    assert run["workers"] == 2 and "-n 2" in run["command"] and run["device"] == serial_run["device"]
+    assert set(data["claims"]) == set(res.read_results(serial)["claims"])
+    # ... so the controller, which only schedules and merges, starts the workers without importing torch
+    assert "CONTROLLER_IMPORTED_TORCH=False" in b.stdout, b.stdout[-2000:]
 
 
 def test_cuda_without_gpu_stops_with_one_message(tmp_path):

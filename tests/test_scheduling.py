@@ -90,3 +90,15 @@ def test_under_xdist_claims_that_share_a_training_run_on_one_worker(tmp_path):
     worker = {cid: gw for gw, cid in re.findall(r"\[(gw\d+)\].*?test_claim\[([A-Z0-9-]+)\]", out.stdout)}
     assert len(worker) == 4, out.stdout[-3000:]
     assert worker["L-P42"] == worker["L-C43"], worker
+
+
+def test_the_controller_reads_claims_from_the_header_and_falls_back_to_the_registry():
+    from properties.scheduling import claims_from_header
+
+    header = [{"type": "run"}, {"type": "claim", "id": "X-1", "cost": "slow", "shares": "world"}]
+    from_header = claims_from_header(lambda: header)
+    assert from_header("X-1").shares == "world" and from_header("X-1").cost.value == "slow"
+    assert work_unit(node("X-1"), from_header) == "shares:world"
+    assert work_unit(node("NOPE"), from_header) == node("NOPE")  # unknown id: its own unit
+    no_header = claims_from_header(lambda: None)  # worker gw0 died before writing it
+    assert no_header("L-P42").shares == get_claim("L-P42").shares

@@ -337,6 +337,7 @@ class Claim:
             "tolerance": self.tolerance,
             "notes": self.notes,
             "figure": self.figure,
+            "shares": self.shares,
             "params": [
                 {k: v for k, v in asdict(p).items() if v not in (None, "")} | {"type": p.type.__name__}
                 for p in self.params
