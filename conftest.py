@@ -145,8 +145,13 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
         worker = "main"
     config._claims_run_id = run_id  # type: ignore[attr-defined]
-    writer = _results.PartWriter(_results.parts_dir_for(results, run_id), worker)
-    config._claims_writer = writer  # type: ignore[attr-defined]
+    if not _is_worker(config):
+        # Only the serial process or the controller writes evidence: workers send theirs with each test report,
+        # so workers on other machines (--tx) need no shared filesystem.
+        writer = _results.PartWriter(_results.parts_dir_for(results, run_id), worker)
+        config._claims_writer = writer  # type: ignore[attr-defined]
+        if _is_controller(config):
+            config.pluginmanager.register(_EvidenceFromWorkers(writer), "claims-evidence-from-workers")
     if _is_controller(config):
         # Nothing heavy here: the workers start now, and worker gw0, which imports the claims anyway, writes the
         # header (pytest_collection_finish); the controller never imports torch or the claims unless gw0 fails.
@@ -172,7 +177,35 @@ def _setup_checks(config: pytest.Config) -> None:
     if _is_worker(config):
         # Workers share the cores: give each its slice so they do not oversubscribe them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(config.workerinput.get("workercount", 1))))
-    Session.recorder = config._claims_writer.write  # type: ignore[attr-defined]
+    if _is_worker(config):
+        pending: list[str] = []
+        config._claims_pending = pending  # type: ignore[attr-defined]
+        Session.recorder = lambda record: pending.append(_results.dumps(record))
+    else:
+        Session.recorder = config._claims_writer.write  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """In an xdist worker: the evidence the test recorded travels with its report to the controller (pytest
+    serialises extra report attributes; xdist sends the report over its channel, from any machine)."""
+    report = yield
+    pending = getattr(item.config, "_claims_pending", None)
+    if pending:
+        report.claims_evidence = pending[:]
+        pending.clear()
+    return report
+
+
+class _EvidenceFromWorkers:
+    """Controller side of the evidence transport: append each worker report's evidence to the run's part file."""
+
+    def __init__(self, writer: _results.PartWriter):
+        self.writer = writer
+
+    def pytest_runtest_logreport(self, report) -> None:
+        for line in getattr(report, "claims_evidence", None) or ():
+            self.writer.write_line(line)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reports the collection to the controller

@@ -59,7 +59,8 @@ def dumps(record: dict[str, Any]) -> str:
 
 
 class PartWriter:
-    """Appends records of one process (one xdist worker, or the single process of a serial run)."""
+    """Appends the records of one run: the single process of a serial run, or the xdist controller, which receives
+    the workers' evidence with their test reports."""
 
     def __init__(self, parts_dir: Path | str, worker: str):
         self.path = Path(parts_dir) / f"{worker}.jsonl"
@@ -67,7 +68,11 @@ class PartWriter:
         self._f = open(self.path, "a", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
-        self._f.write(dumps(record) + "\n")
+        self.write_line(dumps(record))
+
+    def write_line(self, line: str) -> None:
+        """One record already serialised with :func:`dumps` (as xdist workers send them)."""
+        self._f.write(line + "\n")
         self._f.flush()
 
     def close(self) -> None:
