@@ -137,30 +137,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
     results = Path(config.getoption("--claims-results"))
     if _is_worker(config):
-        wi = config.workerinput
-        worker, run_id = wi["workerid"], wi["claims_run_id"]
+        config._claims_run_id = config.workerinput["claims_run_id"]  # type: ignore[attr-defined]
     else:
         config._claims_started = time.time()  # type: ignore[attr-defined]
         # A run id of its own: concurrent runs on the same results file never touch each other's parts.
-        run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
-        worker = "main"
-    config._claims_run_id = run_id  # type: ignore[attr-defined]
-    if not _is_worker(config):
+        config._claims_run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"  # type: ignore[attr-defined]
+        config._claims_run = _run_record(config)  # type: ignore[attr-defined]
         # Only the serial process or the controller writes evidence: workers send theirs with each test report,
         # so workers on other machines (--tx) need no shared filesystem.
-        writer = _results.PartWriter(_results.parts_dir_for(results, run_id), worker)
+        writer = _results.PartWriter(_results.parts_dir_for(results, config._claims_run_id), "main")
         config._claims_writer = writer  # type: ignore[attr-defined]
-        if _is_controller(config):
-            config.pluginmanager.register(_EvidenceFromWorkers(writer), "claims-evidence-from-workers")
     if _is_controller(config):
-        # Nothing heavy here: the workers start now, and worker gw0, which imports the claims anyway, writes the
+        # Nothing heavy here, so the workers start at once: worker gw0, which imports the claims anyway, writes the
         # header (pytest_collection_finish); the controller never imports torch or the claims unless gw0 fails.
-        config._claims_run = _run_record(config)  # type: ignore[attr-defined]
+        config.pluginmanager.register(_EvidenceFromWorkers(writer), "claims-evidence-from-workers")
         return
     _setup_checks(config)
     if not _is_worker(config):
-        config._claims_run = _run_record(config)  # type: ignore[attr-defined]
-        _results.write_header(results, _header(config), run_id)
+        _results.write_header(results, _header(config), config._claims_run_id)  # type: ignore[attr-defined]
 
 
 def _setup_checks(config: pytest.Config) -> None:
@@ -177,7 +171,6 @@ def _setup_checks(config: pytest.Config) -> None:
     if _is_worker(config):
         # Workers share the cores: give each its slice so they do not oversubscribe them.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(config.workerinput.get("workercount", 1))))
-    if _is_worker(config):
         pending: list[str] = []
         config._claims_pending = pending  # type: ignore[attr-defined]
         Session.recorder = lambda record: pending.append(_results.dumps(record))
@@ -213,7 +206,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if _is_worker(config) and config.workerinput["workerid"] == "gw0":
         # The controller schedules by the claims' metadata in this header, and only after every worker has reported
-        # its collection, so it is always there in time.
+        # its collection, so it is always there in time. (A gw0 on another machine writes it there; the controller
+        # then finds none and imports the claims itself.)
         results = Path(config.getoption("--claims-results"))
         _results.write_header(results, _header(config), config._claims_run_id)  # type: ignore[attr-defined]
 
