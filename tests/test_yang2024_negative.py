@@ -72,6 +72,23 @@ def test_p1_fewer_heads_and_duplicate_tokens():
     violated("Y-P1", {"H": 6, "N": 4}, Y.make_check_p1(make=_duplicate_prompt_token))  # rank N - 1
 
 
+@pytest.mark.parametrize("floors, status", [(0.5, Status.HELD), (1e3, Status.VIOLATED)])
+def test_p1_zeta_bound_allows_eigvalsh_round_off_only(monkeypatch, floors, status):
+    """zeta_0 >= lambda_min(G) sigma_N^2 is checked with eigvalsh's absolute error floor (8 eps N H ||G|| sigma_1^2):
+    a zeta_0 computed low by half that floor (as CUDA's eigvalsh did once) holds; by 1000 floors it is violated."""
+    exact = m.zeta
+
+    def low_zeta(S, inst):
+        sv1 = torch.linalg.svdvals(m.C_matrices(S))[..., 0].pow(2).amax(-1)
+        N, H = S.shape[-3], S.shape[-2]
+        return exact(S, inst) - floors * 8 * torch.finfo(torch.float64).eps * N * H * inst.G_norm * sv1
+
+    monkeypatch.setattr(m, "zeta", low_zeta)
+    ev = run_claim(get_claim("Y-P1"), {"d": 2, "N": 6, "K": 7, "m": 1, "tau": 1.0, "H": 6, "beta": 0.3046875},
+                   seed=0)
+    assert ev.status == status.value, ev.describe()
+
+
 def test_multihead_bound_fails_with_N_heads():
     unmet("Y-MH", {"H": 4, "N": 4}, "H == 1")
     violated_despite_unmet("Y-MH", {"H": 4, "N": 4, "steps": 10})  # with H = N the best w reaches L*
