@@ -35,6 +35,12 @@ def figure_size() -> str:
     return os.environ.get("CLAIMS_SIZE") or ("paper" if Session.device == "cuda" else "reduced")
 
 
+def figure_config(claim_id: str) -> dict[str, Any]:
+    """The config a figure claim runs at this size: its preset of that name (the paper's sizes with calibrated
+    training settings), else just the size."""
+    return get_claim(claim_id).preset(figure_size())
+
+
 def examples_for(cost: Cost) -> int:
     table = EXAMPLES.get(Session.profile)
     if table is None:  # a user-defined profile: scale from its max_examples

@@ -11,7 +11,7 @@ import math
 import pytest
 from hypothesis import strategies as st
 
-from properties.harness import check_claim, claim_params, figure_size
+from properties.harness import check_claim, claim_params, figure_config
 
 PAPER = "li2024"
 
@@ -87,9 +87,9 @@ STRATEGIES = {
     # slow: one example at the defaults in ci
     "L-F-SCALE": st.just({}),
     "L-F-CLASSIC": st.just({}),
-    "L-F-S1": st.just({"size": figure_size()}),
-    "L-F-ALPHA": st.just({"size": figure_size()}),
-    "L-F-3L": st.just({"size": figure_size()}),
+    "L-F-S1": st.just(figure_config("L-F-S1")),
+    "L-F-ALPHA": st.just(figure_config("L-F-ALPHA")),
+    "L-F-3L": st.just(figure_config("L-F-3L")),
 }
 
 

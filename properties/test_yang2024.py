@@ -13,7 +13,7 @@ import pytest
 from hypothesis import strategies as st
 
 from models.yang2024 import LAWS
-from properties.harness import check_claim, claim_params, figure_size
+from properties.harness import check_claim, claim_params, figure_config, figure_size
 
 PAPER = "yang2024"
 BATCH = 8
@@ -78,12 +78,12 @@ STRATEGIES = {
     "Y-L10": with_heads(instance(), h_at_least_n=False, w_scale=W_SCALE),
     "Y-MH": instance(batch=4).flatmap(lambda c: st.fixed_dictionaries({
         "beta": st.floats(0.3, 3.0), "w_scale": W_SCALE}).map(lambda e: c | e | {"H": 1, "steps": 100})),
-    "Y-F2": st.just({"size": figure_size()}),
+    "Y-F2": st.just(figure_config("Y-F2")),
     "Y-F3": st.integers(10, 20).flatmap(lambda dm: st.fixed_dictionaries({
         "m": st.just(dm), "K": st.just(3 * dm), "tau": st.sampled_from([0.01, 0.1]), "batch": st.just(64),
         "size": st.just(figure_size())})),
-    "Y-F4": st.just({"size": figure_size()}),
-    "Y-F5": st.just({"size": figure_size()}),
+    "Y-F4": st.just(figure_config("Y-F4")),
+    "Y-F5": st.just(figure_config("Y-F5")),
 }
 
 

@@ -133,6 +133,27 @@ def test_cli_check_runs_one_example():
     assert json.loads(out.stdout)["status"] == "held"
 
 
+def test_every_preset_is_a_valid_config():
+    """A preset is a claim's named set of overrides (e.g. the paper's sizes): each must validate against the params."""
+    with_presets = [c for c in all_claims() if c.presets]
+    assert {"Y-F2", "Y-F4", "Y-F5", "L-F-ALPHA"} <= {c.id for c in with_presets}
+    for c in with_presets:
+        for name in c.presets:
+            cfg = c.config(c.preset(name))
+            assert all(cfg[k] == v for k, v in c.presets[name].items()), (c.id, name)
+
+
+def test_preset_falls_back_to_the_size_or_is_a_clear_error():
+    assert get_claim("Y-F3").preset("paper") == {"size": "paper"}  # a size param and no preset of its own
+    with pytest.raises(ConfigError, match="no preset 'paper'"):
+        get_claim("R-T31").preset("paper")
+
+
+def test_cli_check_unknown_preset_is_one_clear_line():
+    out = _cli("check", "R-T31", "--preset", "paper")
+    assert out.returncode == 2 and "no preset 'paper'" in out.stderr and "Traceback" not in out.stderr
+
+
 # ---------------------------------------------------------------- tolerances and statistics
 def test_identity_tolerance_scales_with_eps_size_and_scale():
     base = tol.identity_tolerance(torch.float64, 10, 1.0, c=1)

@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check", help="run one example of a claim and print its evidence as JSON")
     chk.add_argument("claim_id")
     chk.add_argument("--config", default="{}", help="JSON object of config overrides")
+    chk.add_argument("--preset", help="a named configuration of the claim, e.g. paper (its sizes, calibrated on a GPU)")
     chk.add_argument("--seed", type=int, default=0)
     chk.add_argument("--device", default="cpu")
     sub.add_parser("missing", help="spec ids with no registry entry")
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
             overrides = json.loads(args.config)
             if not isinstance(overrides, dict):
                 raise ConfigError("--config", "must be a JSON object")
+            if args.preset:
+                overrides = claim.preset(args.preset) | overrides
             ev = run_claim(claim, overrides, seed=args.seed, device=args.device)
         except (KeyError, ConfigError, json.JSONDecodeError) as e:
             print(f"error: {e}", file=sys.stderr)

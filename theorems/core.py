@@ -298,6 +298,10 @@ class Claim:
     # claims. Scheduling only: under pytest-xdist the claims that share one run on the same worker, so it is computed
     # once per run as in a serial run, not once per worker (conftest.py). Results never depend on it.
     shares: str = ""
+    # Named configurations besides the defaults, as overrides: "paper" = the paper's sizes with the training settings
+    # calibrated for them (on a GPU). Property runs on a GPU draw the "paper" preset of figure claims
+    # (properties/harness.figure_config); the CLI takes ``--preset``.
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def reconstructed(self) -> bool:
@@ -316,6 +320,14 @@ class Claim:
                 raise ConfigError(p.name, f"is required by {self.id} and has no default")
             cfg[p.name] = p.validate(cfg[p.name])
         return cfg
+
+    def preset(self, name: str) -> dict[str, Any]:
+        """The overrides of preset ``name``; a claim without it gets ``{"size": name}`` if it has a size param."""
+        if name in self.presets:
+            return dict(self.presets[name])
+        if any(p.name == "size" for p in self.params):
+            return {"size": name}
+        raise ConfigError("preset", f"{self.id} has no preset {name!r} (has: {sorted(self.presets) or 'none'})")
 
     def unmet(self, cfg: Mapping[str, Any]) -> list[str]:
         return [a.name for a in self.assumptions if not a(cfg)]
@@ -338,6 +350,7 @@ class Claim:
             "notes": self.notes,
             "figure": self.figure,
             "shares": self.shares,
+            "presets": {k: dict(v) for k, v in self.presets.items()},
             "params": [
                 {k: v for k, v in asdict(p).items() if v not in (None, "")} | {"type": p.type.__name__}
                 for p in self.params
