@@ -787,10 +787,17 @@ def make_check_l10(bound: Callable[[m.Instance, int], Tensor] = lambda inst, H: 
         w3[idx, :, k_star] += U[idx, k_star, :, -1]
         _, dw3, _ = m.grad_analytic(Q, w3, inst)
         attained = (dw3 - dw1).flatten(1).norm(dim=1)
-        tol = _tol(inst.N * inst.K + cfg["H"], 1.0)
+        n_ops = inst.N * inst.K + cfg["H"]
+        tol = _tol(n_ops, 1.0)
+        # A gradient difference cancels: its round-off is relative to the gradients, not to the difference (found by
+        # the thorough profile on CUDA: tau = 0.002 makes L_w ~1e-3 while the gradients stay O(1)).
+        norm = lambda t: t.flatten(1).norm(dim=1)  # noqa: E731
+        slack12 = _tol(n_ops, norm(dw1) + norm(dw2)) / (w - w2).flatten(1).norm(dim=1)
+        slack13 = _tol(n_ops, norm(dw1) + norm(dw3))  # ||w3 - w|| = 1 (a unit eigenvector)
         parts = {
-            "||grad_w L(w) - grad_w L(w')|| <= L_w ||w - w'||": _worst(ratio, L_w * (1 + tol)),
-            "L_w is attained (top eigenvector of C_k^T G C_k)": _worst(attained, L_w * (1 - tol), le=False),
+            "||grad_w L(w) - grad_w L(w')|| <= L_w ||w - w'||": _worst(ratio, L_w * (1 + tol) + slack12),
+            "L_w is attained (top eigenvector of C_k^T G C_k)": _worst(attained, L_w * (1 - tol) - slack13,
+                                                                     le=False),
             "L_w = max_k lambda_max(C_k^T G C_k) <= ||G||_2 H (the C11 step rule)": _worst(L_w, bound(inst, cfg["H"])
                                                                                           * (1 + tol)),
         }
@@ -808,7 +815,8 @@ register(Claim(
     provenance=Provenance.DERIVED_LOW, kind=Kind.INEQUALITY, check=make_check_l10(),
     params=INSTANCE_PARAMS + THETA_PARAMS + (RANDOM_W,),
     defaults=INSTANCE_DEFAULTS | dict(H=6, beta=1.0, w_scale=0.5), cost=Cost.CHEAP,
-    tolerance="relative 8 eps(float64) x (N K + H)",
+    tolerance="relative 8 eps(float64) x (N K + H) on L_w, plus 8 eps (N K + H) (||grad_w L(w)|| + ||grad_w L(w')||) "
+              "absolute on each gradient difference (a cancellation)",
     notes="The paper's L_smooth (eq. 61) is NOT FOUND. Only the w-block is stated here: the loss is quadratic in w "
           "with block-diagonal Hessian C_k^T G C_k, so L_w is exact (attained), and ||C_k||_F^2 <= H gives the "
           "bound behind the step rule eta_w = c/(||G||_2 H) used by Y-T1.",
