@@ -89,6 +89,31 @@ def test_p1_zeta_bound_allows_eigvalsh_round_off_only(monkeypatch, floors, statu
     assert ev.status == status.value, ev.describe()
 
 
+@pytest.mark.parametrize("floors, status", [(0.5, Status.HELD), (1e3, Status.VIOLATED)])
+def test_l10_gradient_difference_allows_round_off_of_the_gradients_only(monkeypatch, floors, status):
+    """Y-L10's attained-L_w part takes a difference of two gradients: its allowance is 8 eps (N K + H) times the
+    gradients' norms. The difference shortened by half that allowance holds; by 1000 of them it is violated."""
+    exact, calls = m.grad_analytic, []
+
+    def shortened_third_gradient(Q, w, inst, *a, **kw):
+        out = exact(Q, w, inst, *a, **kw)
+        calls.append(out[1])
+        if len(calls) == 3:  # dw3: move it towards dw1 by `floors` allowances
+            dw1, dw3 = calls[0], out[1]
+            diff = dw3 - dw1
+            n_ops = inst.N * inst.K + w.shape[1]
+            allowance = 8 * torch.finfo(torch.float64).eps * n_ops * (dw1.flatten(1).norm(dim=1)
+                                                                        + dw3.flatten(1).norm(dim=1))
+            unit = diff / diff.flatten(1).norm(dim=1).view(-1, 1, 1)
+            out = (out[0], dw3 - floors * allowance.view(-1, 1, 1) * unit, out[2])
+        return out
+
+    monkeypatch.setattr(m, "grad_analytic", shortened_third_gradient)
+    ev = run_claim(get_claim("Y-L10"), {"tau": 0.002, "w_scale": 1.0, "H": 1, "N": 2, "K": 3, "d": 2, "m": 1},
+                   seed=SEED)
+    assert ev.status == status.value, ev.describe()
+
+
 def test_multihead_bound_fails_with_N_heads():
     unmet("Y-MH", {"H": 4, "N": 4}, "H == 1")
     violated_despite_unmet("Y-MH", {"H": 4, "N": 4, "steps": 10})  # with H = N the best w reaches L*
