@@ -571,92 +571,123 @@ def one_head_lower_bound(inst: Instance) -> Tensor:
 
 # ---------------------------------------------------------------- the experiments' models, Adam training (Figs. 2, 5)
 class OneLayerAttention(nn.Module):
-    """The eq. 8 model on one instance as an ``nn.Module`` (parameters Q_h, w_h), for Adam training."""
+    """The eq. 8 model as an ``nn.Module`` (parameters Q_h, w_h), one independent set per instance of the batch, for
+    Adam training: Adam is elementwise, so the instances train independently in one vectorised pass."""
 
     def __init__(self, inst: Instance, H: int, beta: float, generator: torch.Generator):
         super().__init__()
-        if inst.batch != 1:
-            raise ConfigError("inst", f"must hold one instance, got a batch of {inst.batch}")
         self.inst = inst
         Q, w = init_params(inst, H, beta, generator)
         self.Q, self.w = nn.Parameter(Q), nn.Parameter(w)
 
     def forward(self, y: Tensor) -> Tensor:
-        """Predictions (n, K) for prompts y (n, N)."""
-        return predict(self.Q, self.w, self.inst, y.unsqueeze(0).to(self.Q.dtype))[0]
+        """Predictions (B, n, K) for prompts y (B, n, N)."""
+        return predict(self.Q, self.w, self.inst, y.to(self.Q.dtype))
+
+
+def _linear(x: Tensor, W: Tensor, b: Tensor) -> Tensor:
+    """Per-instance affine map: x (B, ..., in), W (B, out, in), b (B, out) -> (B, ..., out)."""
+    lead = (x.shape[0],) + (1,) * (x.dim() - 3)
+    return x @ W.transpose(-1, -2).reshape(*lead, W.shape[2], W.shape[1]) + b.view(*lead, 1, b.shape[-1])
+
+
+def _layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
+    """LayerNorm over the last dim with per-instance gain and bias (B, D); eps as ``nn.LayerNorm``'s default."""
+    lead = (x.shape[0],) + (1,) * (x.dim() - 2)
+    return nn.functional.layer_norm(x, x.shape[-1:], eps=eps) * gain.view(*lead, -1) + bias.view(*lead, -1)
 
 
 class FourLayerTransformer(nn.Module):
-    """A standard post-LN Transformer encoder (Vaswani et al. 2017) over the N + K embedding columns.
+    """A standard post-LN Transformer encoder (Vaswani et al. 2017) over the N + K embedding columns, one independent
+    copy per instance of the batch.
 
     How the paper feeds E in and reads outputs is NOT FOUND; this project's choice: each column ``[v; y; flag]``
     (flag = 1 on prompt columns, y = 0 on query columns) is projected to ``d_model``, passes ``layers`` encoder layers
     (bidirectional attention, ``nhead`` heads of width d_model/nhead, ReLU feed-forward ``d_ff``, no dropout), and a
-    linear read-out of the K query columns gives ``y^_1..y^_K``.
+    linear read-out of the K query columns gives ``y^_1..y^_K``. Each layer computes what
+    ``nn.TransformerEncoderLayer(d_model, nhead, d_ff, dropout=0, batch_first=True)`` computes (tests/ compare them),
+    written out with a leading instance dimension so that a batch of instances trains in one pass, and with the
+    attention as plain products (deterministic on CUDA, unlike the memory-efficient kernel's backward).
     """
 
     def __init__(self, inst: Instance, d_model: int, nhead: int, d_ff: int, layers: int, generator: torch.Generator,
                  dtype: torch.dtype = torch.float32):
         super().__init__()
         _check_dims(d_model=d_model, nhead=nhead, d_ff=d_ff, layers=layers)
-        if inst.batch != 1:
-            raise ConfigError("inst", f"must hold one instance, got a batch of {inst.batch}")
         if d_model % nhead:
             raise ConfigError("nhead", f"must divide d_model = {d_model}, got {nhead}")
-        self.inst = inst
-        self.embed = nn.Linear(inst.d + 2, d_model)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, d_ff, dropout=0.0, batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.readout = nn.Linear(d_model, 1)
-        self.to(device=generator.device, dtype=dtype)
-        with torch.no_grad():  # explicit generator, no global RNG: N(0, 1/fan_in) weights, zero biases, unit norms
-            for name, p in self.named_parameters():
-                if p.dim() >= 2:
-                    p.copy_(torch.randn(p.shape, generator=generator, dtype=dtype, device=p.device)
-                            / math.sqrt(p.shape[1]))
-                elif "norm" in name and name.endswith("weight"):
-                    p.fill_(1.0)
-                else:
-                    p.zero_()
+        self.inst, self.nhead, self.layers = inst, nhead, layers
+        D, F = d_model, d_ff
+        shapes = {"embed_w": (D, inst.d + 2), "embed_b": (D,), "readout_w": (1, D), "readout_b": (1,)}
+        for i in range(layers):
+            shapes |= {f"{i}_qkv_w": (3 * D, D), f"{i}_qkv_b": (3 * D,), f"{i}_out_w": (D, D), f"{i}_out_b": (D,),
+                       f"{i}_norm1_g": (D,), f"{i}_norm1_b": (D,), f"{i}_ff1_w": (F, D), f"{i}_ff1_b": (F,),
+                       f"{i}_ff2_w": (D, F), f"{i}_ff2_b": (D,), f"{i}_norm2_g": (D,), f"{i}_norm2_b": (D,)}
+        kw = dict(dtype=dtype, device=generator.device)
+
+        def init(name: str, shape: tuple[int, ...]) -> Tensor:
+            # explicit generator, no global RNG: N(0, 1/fan_in) weights, zero biases, unit norm gains
+            if len(shape) == 2:
+                return torch.randn(inst.batch, *shape, generator=generator, **kw) / math.sqrt(shape[1])
+            return (torch.ones if name.endswith("_g") else torch.zeros)(inst.batch, *shape, **kw)
+
+        self.p = nn.ParameterDict({name: nn.Parameter(init(name, shape)) for name, shape in shapes.items()})
 
     def forward(self, y: Tensor) -> Tensor:
-        """Predictions (n, K) for prompts y (n, N)."""
-        dt = self.embed.weight.dtype
-        V, y = self.inst.V[0].to(dt), y.to(dt)
-        n, N, K = y.shape[0], self.inst.N, self.inst.K
-        cols_P = torch.cat([V[:, :N].T.expand(n, N, -1), y.unsqueeze(-1), torch.ones_like(y).unsqueeze(-1)], -1)
-        zeros = torch.zeros(n, K, 1, dtype=dt, device=V.device)
-        cols_Q = torch.cat([V.T.expand(n, K, -1), zeros, zeros], -1)
-        h = self.encoder(self.embed(torch.cat([cols_P, cols_Q], 1)))
-        return self.readout(h[:, N:]).squeeze(-1)
+        """Predictions (B, n, K) for prompts y (B, n, N)."""
+        p, dt = self.p, self.p["embed_w"].dtype
+        if y.dim() != 3 or y.shape[0] != self.inst.batch or y.shape[2] != self.inst.N:
+            raise ConfigError("y", f"must have shape (B={self.inst.batch}, n, N={self.inst.N}), got {tuple(y.shape)}")
+        V, y = self.inst.V.to(dt), y.to(dt)
+        (B, n, N), K, H = y.shape, self.inst.K, self.nhead
+        T = N + K
+        cols_P = torch.cat([V[:, :, :N].transpose(1, 2).unsqueeze(1).expand(B, n, N, -1), y.unsqueeze(-1),
+                            torch.ones_like(y).unsqueeze(-1)], -1)
+        zeros = torch.zeros(B, n, K, 1, dtype=dt, device=V.device)
+        cols_Q = torch.cat([V.transpose(1, 2).unsqueeze(1).expand(B, n, K, -1), zeros, zeros], -1)
+        h = _linear(torch.cat([cols_P, cols_Q], 2), p["embed_w"], p["embed_b"])  # (B, n, T, D)
+        D = h.shape[-1]
+        for i in range(self.layers):
+            qkv = _linear(h, p[f"{i}_qkv_w"], p[f"{i}_qkv_b"]).view(B, n, T, 3, H, D // H)
+            q, k, v = (qkv[..., j, :, :].transpose(-2, -3) for j in range(3))  # (B, n, H, T, D/H)
+            att = torch.softmax((q @ k.transpose(-1, -2)) / math.sqrt(D // H), dim=-1)
+            a = (att @ v).transpose(-2, -3).reshape(B, n, T, D)
+            h = _layer_norm(h + _linear(a, p[f"{i}_out_w"], p[f"{i}_out_b"]), p[f"{i}_norm1_g"], p[f"{i}_norm1_b"])
+            ff = _linear(torch.relu(_linear(h, p[f"{i}_ff1_w"], p[f"{i}_ff1_b"])), p[f"{i}_ff2_w"], p[f"{i}_ff2_b"])
+            h = _layer_norm(h + ff, p[f"{i}_norm2_g"], p[f"{i}_norm2_b"])
+        return _linear(h[:, :, N:], p["readout_w"], p["readout_b"]).squeeze(-1)
 
 
 def train_adam(model: nn.Module, inst: Instance, lam_train: Tensor, steps: int, lr: float, batch: int,
                generator: torch.Generator, evaluate: Callable[[int], None] | None = None,
                eval_every: int = 0) -> Tensor:
-    """The experiments' training (§3): Adam on mini-batches of prompts; tasks drawn from the fixed training set
-    ``lam_train`` (n_train, m), fresh feature noise per batch; loss ``1/2 sum_k (y^_k - y_k)^2`` averaged over the
-    batch. ``evaluate(step)`` is called every ``eval_every`` steps and at the end. Returns the training losses."""
+    """The experiments' training (§3), every instance at once: Adam on mini-batches of prompts; tasks drawn from each
+    instance's fixed training set ``lam_train`` (B, n_train, m), fresh feature noise per batch; loss
+    ``1/2 sum_k (y^_k - y_k)^2`` averaged over the batch and summed over instances (Adam is elementwise, so each
+    instance's parameters follow their own gradient only). ``evaluate(step)`` is called every ``eval_every`` steps
+    and at the end. Returns the training losses (B, steps)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
+    B, n_train = lam_train.shape[:2]
+    losses = torch.zeros(B, steps, dtype=F64, device=lam_train.device)
+    rows = torch.arange(B, device=lam_train.device).unsqueeze(1)
     for step in range(steps):  # optimisation steps are sequential
         if evaluate is not None and eval_every and step % eval_every == 0:
             evaluate(step)
-        pick = torch.randint(0, lam_train.shape[0], (batch,), generator=generator, device=generator.device)
-        y_all = labels(inst, lam_train[pick].unsqueeze(0), generator)[0]
-        pred = model(y_all[:, : inst.N])
-        loss = 0.5 * ((pred - y_all.to(pred.dtype)) ** 2).sum(-1).mean()
+        pick = torch.randint(0, n_train, (B, batch), generator=generator, device=generator.device)
+        y_all = labels(inst, lam_train[rows, pick], generator)
+        pred = model(y_all[..., : inst.N])
+        per_instance = 0.5 * ((pred - y_all.to(pred.dtype)) ** 2).sum(-1).mean(-1)
         opt.zero_grad()
-        loss.backward()
+        per_instance.sum().backward()
         opt.step()
-        losses.append(float(loss.detach()))
+        losses[:, step] = per_instance.detach()  # stays on the device: no host sync per step
     if evaluate is not None:
         evaluate(steps)
-    return torch.tensor(losses, dtype=F64)
+    return losses
 
 
-def inference_loss(model: nn.Module, inst: Instance, y: Tensor) -> float:
-    """The paper's inference loss ``(1/K) ||y^ - y*||^2`` averaged over prompts y (n, N) of one instance."""
+def inference_loss(model: nn.Module, inst: Instance, y: Tensor) -> Tensor:
+    """The paper's inference loss ``(1/K) ||y^ - y*||^2`` averaged over prompts y (B, n, N), per instance (B,)."""
     with torch.no_grad():
-        target = ridge_predictor(inst, y.unsqueeze(0).to(inst.V.dtype))[0]
-        return float(((model(y).to(target.dtype) - target) ** 2).sum(-1).mean() / inst.K)
+        target = ridge_predictor(inst, y.to(inst.V.dtype))
+        return ((model(y).to(target.dtype) - target) ** 2).sum(-1).mean(-1) / inst.K

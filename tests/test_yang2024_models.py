@@ -138,11 +138,68 @@ def test_trained_checkpoints_are_route_independent():
 
 def test_experiment_models_run():
     g = gen(1)
-    inst = m.make_instance(1, 4, 7, 3, 2, 0.1, g)
-    y = torch.randn(5, 3, generator=g, dtype=F64)
+    inst = m.make_instance(2, 4, 7, 3, 2, 0.1, g)
+    y = torch.randn(2, 5, 3, generator=g, dtype=F64)
     for model in (m.OneLayerAttention(inst, 3, 1.0, g), m.FourLayerTransformer(inst, 8, 2, 16, 2, g)):
-        assert model(y).shape == (5, 7)
-        assert math.isfinite(m.inference_loss(model, inst, y))
+        assert model(y).shape == (2, 5, 7)
+        loss = m.inference_loss(model, inst, y)
+        assert loss.shape == (2,) and bool(torch.isfinite(loss).all())
+
+
+def test_four_layer_model_is_torch_encoder_per_instance():
+    """Each instance's copy computes what nn.TransformerEncoder (post-LN, ReLU, no dropout) computes with its weights:
+    float64, agreement to round-off (32 eps x the depth's operation count)."""
+    g = gen(2)
+    inst = m.make_instance(2, 4, 7, 3, 2, 0.1, g)
+    D, H, F, layers = 8, 2, 16, 2
+    model = m.FourLayerTransformer(inst, D, H, F, layers, g, dtype=F64)
+    y = torch.randn(2, 5, 3, generator=g, dtype=F64)
+    out = model(y)
+    for b in range(2):
+        p = {k: v[b] for k, v in model.p.items()}
+        embed, readout = torch.nn.Linear(inst.d + 2, D).double(), torch.nn.Linear(D, 1).double()
+        layer = torch.nn.TransformerEncoderLayer(D, H, F, dropout=0.0, batch_first=True).double()
+        enc = torch.nn.TransformerEncoder(layer, layers, enable_nested_tensor=False).double()
+        with torch.no_grad():
+            embed.weight.copy_(p["embed_w"]), embed.bias.copy_(p["embed_b"])
+            readout.weight.copy_(p["readout_w"]), readout.bias.copy_(p["readout_b"])
+            for i, lay in enumerate(enc.layers):
+                for mod, name in ((lay.self_attn, "qkv"), (lay.self_attn.out_proj, "out"), (lay.linear1, "ff1"),
+                                  (lay.linear2, "ff2")):
+                    w, bias = ("in_proj_weight", "in_proj_bias") if name == "qkv" else ("weight", "bias")
+                    getattr(mod, w).copy_(p[f"{i}_{name}_w"]), getattr(mod, bias).copy_(p[f"{i}_{name}_b"])
+                for norm, name in ((lay.norm1, "norm1"), (lay.norm2, "norm2")):
+                    norm.weight.copy_(p[f"{i}_{name}_g"]), norm.bias.copy_(p[f"{i}_{name}_b"])
+            V, N = inst.V[b], inst.N
+            cols_P = torch.cat([V[:, :N].T.expand(5, N, -1), y[b].unsqueeze(-1), torch.ones(5, N, 1, dtype=F64)], -1)
+            cols_Q = torch.cat([V.T.expand(5, inst.K, -1), torch.zeros(5, inst.K, 2, dtype=F64)], -1)
+            ref = readout(enc(embed(torch.cat([cols_P, cols_Q], 1)))[:, N:]).squeeze(-1)
+        tol = 32 * torch.finfo(F64).eps * layers * (D * F) * max(1.0, float(ref.abs().max()))
+        assert float((out[b] - ref).detach().abs().max()) <= tol
+
+
+def test_batched_adam_training_keeps_instances_independent():
+    """Adam is elementwise: training two instances together leaves instance 0 where training it alone does (the
+    same minibatches; up to the round-off of batched against single products)."""
+    g = gen(3)
+    both = m.make_instance(2, 4, 7, 3, 2, 0.1, g)
+    alone = m.Instance(both.V[:1], both.Zt[:1], both.N, both.tau)
+    model2 = m.FourLayerTransformer(both, 8, 2, 16, 1, gen(4), dtype=F64)
+    model1 = m.FourLayerTransformer(alone, 8, 2, 16, 1, gen(4), dtype=F64)
+    with torch.no_grad():
+        for k in model1.p:
+            model1.p[k].copy_(model2.p[k][:1])
+    y = m.labels(both, torch.randn(2, 16, 2, generator=g, dtype=F64), g)
+    for model, rows in ((model2, [0, 1]), (model1, [0])):
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for _ in range(3):
+            (0.5 * ((model(y[rows, :, :3]) - y[rows]) ** 2).sum(-1).mean(-1)).sum().backward()
+            opt.step()
+            opt.zero_grad()
+    diff = max(float((model1.p[k][0] - model2.p[k][0]).detach().abs().max()) for k in model1.p)
+    # Adam divides by sqrt(v) + 1e-8, so a round-off d in a tiny gradient moves a step by up to lr d / 1e-8: allow
+    # 3 steps x lr x (1000 eps) / 1e-8 ~ 7e-7 (observed 2e-11); a leak between instances would move it by O(lr) = 1e-2
+    assert diff <= 3 * 1e-2 * 1000 * torch.finfo(F64).eps / 1e-8, diff
 
 
 def test_laurent_massart_bound():

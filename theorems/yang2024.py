@@ -1449,10 +1449,11 @@ register(Claim(
             Param("steps", int, min=1, max=10**6), Param("conv_level", float, gt=0, max=1),
             Param("batch", int, min=1, max=256, doc="independent instances")),
     defaults=dict(size="reduced", N=6, tau=0.1, gamma=3.0, heads="1,2,6,8,16,64", H_ref=8, steps=2000,
-                  conv_level=1e-2, batch=1),
+                  conv_level=1e-2, batch=3),
     # N = 30 at paper size: heads must straddle it; H = 400 is the paper's unstable head count. Calibrated on an H100
-    # (2026-11-22): eta L_w0 is 0.95 (H = 30), 1.0 (32), 1.8 (64), 10.2 (400, diverges); margin +0.81.
-    presets={"paper": dict(size="paper", heads="1,2,30,32,64,400", H_ref=32)},
+    # (2026-11-22): eta L_w0 is 0.95 (H = 30), 1.0 (32), 1.8 (64), 10.2 (400, diverges); margin +0.81. One instance:
+    # the batch of three (the reduced default) has not been run at paper size on a GPU yet.
+    presets={"paper": dict(size="paper", heads="1,2,30,32,64,400", H_ref=32, batch=1)},
     assumptions=(Assumption("N >= 3", lambda c: c["size"] == "paper" or c["N"] >= 3,
                             "H <= 2 must be fewer heads than prompt tokens"),), cost=Cost.SLOW,
     tolerance="thresholds are project choices: plateau = at least 10x above the slowest H >= N run; convergence = "
@@ -1462,7 +1463,8 @@ register(Claim(
           "Under plain GD the instability reproduces only at one shared step size: L_w grows with H and GD "
           "diverges once eta L_w0(H) > 2; with the step scaled per H (1/L_w0(H)) the largest H converges fastest "
           "(both are reported). 2 < H < N is not asserted (not separable from H = N within the step budget, spec "
-          "calibration). Reduced default: N = 6, K = 20, d = 8, m = 4, tau = 0.1, H in {1, 2, 6, 8, 16, 64}.",
+          "calibration). Reduced default: N = 6, K = 20, d = 8, m = 4, tau = 0.1, H in {1, 2, 6, 8, 16, 64}, three "
+          "independent instances in one vectorised run, every part over all of them.",
     figure="heads_shared_step",
 ))
 
@@ -1478,20 +1480,23 @@ EXP_PARAMS = (
     Param("steps", int, min=0, max=10**7, doc="Adam steps"),
     Param("lr_1layer", float, gt=0, max=1, doc="paper: 1e-4 (at its step count, NOT FOUND)"),
     Param("lr_4layer", float, gt=0, max=1, doc="paper: 1e-4"),
+    Param("instances", int, min=1, max=64, doc="independent instances (basis, training tasks, models), trained in one "
+                                               "vectorised pass; every part must hold for each"),
 )
 
 
 def _experiment(cfg: dict, ctx: CheckContext):
     dims = EXP_SIZES[cfg["size"]]
-    g = ctx.generator()
-    inst = m.make_instance(1, dims["d"], dims["K"], dims["N"], dims["m"], cfg["tau"], g)
-    lam_train = m.sample_tasks("gaussian", 1, dims["n_train"], dims["m"], g)[0]
-    tests = {law: m.labels(inst, m.sample_tasks(law, 1, dims["n_test"], dims["m"], g), g)[0, :, : dims["N"]]
+    g, B = ctx.generator(), cfg["instances"]
+    inst = m.make_instance(B, dims["d"], dims["K"], dims["N"], dims["m"], cfg["tau"], g)
+    lam_train = m.sample_tasks("gaussian", B, dims["n_train"], dims["m"], g)  # (B, n_train, m)
+    tests = {law: m.labels(inst, m.sample_tasks(law, B, dims["n_test"], dims["m"], g), g)[..., : dims["N"]]
              for law in ("gaussian", "ood")}
     return dims, g, inst, lam_train, tests
 
 
 def _train_tracked(model, inst, lam_train, steps, lr, batch, g, tests, eval_every):
+    """Adam training of every instance at once; the inference losses (B,) are recorded every ``eval_every`` steps."""
     hist = {"step": [], "in-domain": [], "out-of-domain": []}
 
     def evaluate(step: int) -> None:
@@ -1500,7 +1505,12 @@ def _train_tracked(model, inst, lam_train, steps, lr, batch, g, tests, eval_ever
         hist["out-of-domain"].append(m.inference_loss(model, inst, tests["ood"]))
 
     losses = m.train_adam(model, inst, lam_train, steps, lr, batch, g, evaluate, eval_every)
-    return losses, hist
+    return losses, {k: v if k == "step" else torch.stack(v, 1) for k, v in hist.items()}  # (B, evaluations)
+
+
+def _mean_curve(t: Tensor) -> list[float]:
+    """The mean over instances (B, points) of a curve, for plotting."""
+    return [float(x) for x in t.mean(0)]
 
 
 def make_check_f2(steps_override: int | None = None):
@@ -1516,24 +1526,26 @@ def make_check_f2(steps_override: int | None = None):
         parts, curves, details = {}, {}, {}
         for name, (model, lr) in models.items():
             losses, hist = _train_tracked(model, inst, lam_train, steps, lr, dims["batch"], g, tests, every)
-            n10 = max(1, len(losses) // 10)
-            first = float(losses[:n10].mean()) if len(losses) else math.nan
-            last = float(losses[-n10:].mean()) if len(losses) else math.nan
-            idd, ood = hist["in-domain"], hist["out-of-domain"]
-            parts[f"{name}: training loss falls (last/first 10% <= 1/2)"] = Outcome.at_most(last / first, 0.5)
+            n10 = max(1, steps // 10)
+            first = losses[:, :n10].mean(1) if steps else torch.full_like(losses[:, 0], math.nan)
+            last = losses[:, -n10:].mean(1) if steps else torch.full_like(losses[:, 0], math.nan)
+            idd, ood = hist["in-domain"], hist["out-of-domain"]  # (B, evaluations)
+            parts[f"{name}: training loss falls (last/first 10% <= 1/2)"] = _worst(last / first, 0.5)
             fall = 0.1 if name == "1-layer" else 0.2
-            parts[f"{name}: in-domain inference loss falls >= {1 / fall:.0f}x"] = Outcome.at_most(idd[-1] / idd[0],
-                                                                                                  fall)
-            parts[f"{name}: out-of-domain inference loss falls >= 2x"] = Outcome.at_most(ood[-1] / ood[0], 0.5)
-            parts[f"{name}: out-of-domain >= in-domain at the end"] = Outcome.at_least(ood[-1], idd[-1])
-            curves[f"inference_{name}"] = curve("Adam step", "inference loss (1/K)||y^ - y*||^2", {
-                "in-domain": (hist["step"], idd), "out-of-domain N(1, 4I)": (hist["step"], ood)}, logy=True)
-            stride = max(1, len(losses) // 200)
-            curves[f"training_{name}"] = curve("Adam step", "training loss", {
-                name: (list(range(0, len(losses), stride)), losses[::stride])}, logy=True)
-            details[name] = {"train_first": first, "train_last": last, "in_domain": [idd[0], idd[-1]],
-                             "out_of_domain": [ood[0], ood[-1]]}
-        return Outcome.all_of(parts, instances=1, curves=curves, details=details)
+            parts[f"{name}: in-domain inference loss falls >= {1 / fall:.0f}x"] = _worst(idd[:, -1] / idd[:, 0], fall)
+            parts[f"{name}: out-of-domain inference loss falls >= 2x"] = _worst(ood[:, -1] / ood[:, 0], 0.5)
+            parts[f"{name}: out-of-domain >= in-domain at the end"] = _worst(ood[:, -1], idd[:, -1], le=False)
+            curves[f"inference_{name}"] = curve("Adam step", "inference loss (1/K)||y^ - y*||^2, mean over instances", {
+                "in-domain": (hist["step"], _mean_curve(idd)),
+                "out-of-domain N(1, 4I)": (hist["step"], _mean_curve(ood))}, logy=True)
+            stride = max(1, steps // 200)
+            curves[f"training_{name}"] = curve("Adam step", "training loss, mean over instances", {
+                name: (list(range(0, steps, stride)), _mean_curve(losses[:, ::stride]))}, logy=True)
+            ends = lambda t: torch.stack([t[:, 0], t[:, -1]], 1).tolist()  # noqa: E731
+            details[name] = {"train_first": first.tolist(), "train_last": last.tolist(),
+                             "in_domain (start, end) per instance": ends(idd),
+                             "out_of_domain (start, end) per instance": ends(ood)}
+        return Outcome.all_of(parts, instances=inst.batch, curves=curves, details=details)
 
     return check
 
@@ -1545,7 +1557,8 @@ register(Claim(
     statement=r"\text{Adam, batch 256, lr } 10^{-4}:\ \text{training loss and } \tfrac1K\|\hat y - \hat y^\star\|^2 "
               r"\text{ (in-domain, OOD } \lambda\sim\mathcal N(1, 4I)) \text{ fall together; OOD} \ge \text{in-domain}",
     provenance=Provenance.STATED, kind=Kind.MECHANISM, check=make_check_f2(),
-    params=EXP_PARAMS, defaults=dict(size="reduced", tau=0.1, steps=200, lr_1layer=1e-2, lr_4layer=3e-3),
+    params=EXP_PARAMS, defaults=dict(size="reduced", tau=0.1, steps=200, lr_1layer=1e-2, lr_4layer=3e-3,
+                                     instances=3),
     # Calibrated on an H100 (2026-11-22): at d_model = 256 the 4-layer does not train at lr 3e-3 or 1e-3 (the in-
     # domain loss stays at 98-99% of its start after 1000 steps) and does at 3e-4 (falls to 3%); over 1000 steps the
     # one-layer's training loss at lr 1e-2 has mostly fallen within the first 10% (last/first 0.64), hence 1e-3.
@@ -1559,7 +1572,9 @@ register(Claim(
           "steps with larger learning rates (1e-2, 3e-3) than the paper's 1e-4 so the run fits the CI budget; "
           "paper size (GPU): N=30, K=200, d=100, m=20, H=64 and a 4-layer with d_model=256, d_ff=512, 8 heads, "
           "batch 256. The 4-layer's input/read-out format is NOT FOUND (models/yang2024.py documents this "
-          "project's choice). The thresholds test the shape of the curves, not their values.",
+          "project's choice). The thresholds test the shape of the curves, not their values. Three independent "
+          "instances (basis, training tasks, models) train in one vectorised pass; every part must hold for each "
+          "(the headline is the worst instance); the curves are their mean.",
     figure="inference_1-layer",
 ))
 
@@ -1571,9 +1586,9 @@ def make_check_f5(model_factory: Callable | None = None):
         N = dims["N"]
         if not (any(H < N for H in hs) and any(H >= N for H in hs)):
             raise ConfigError("heads", f"must contain values below and at/above N = {N}, got {hs}")
-        eval_y = m.labels(inst, m.sample_tasks("gaussian", 1, 512, dims["m"], g), g)[0]
+        eval_y = m.labels(inst, m.sample_tasks("gaussian", inst.batch, 512, dims["m"], g), g)  # (B, 512, K)
         final, seconds, curves = {}, {}, {}
-        for H in hs:  # one model per H (different architectures)
+        for H in hs:  # one model per H (different architectures), each a batch of independent instances
             gen = ctx.generator(10 + H)
             model = (model_factory(inst, H, gen) if model_factory is not None else
                      m.FourLayerTransformer(inst, cfg["d_model"], H, 2 * cfg["d_model"], 4, gen))
@@ -1581,17 +1596,17 @@ def make_check_f5(model_factory: Callable | None = None):
             losses = m.train_adam(model, inst, lam_train, cfg["steps"], cfg["lr_4layer"], cfg["batch"], g)
             seconds[H] = (time.perf_counter() - t0) / max(cfg["steps"], 1)
             with torch.no_grad():
-                pred = model(eval_y[:, :N]).to(F64)
-                final[H] = float(0.5 * ((pred - eval_y) ** 2).sum(-1).mean())
-            stride = max(1, len(losses) // 200)
-            curves.setdefault("heads_4layer", {})[f"H = {H}"] = (list(range(0, len(losses), stride)), losses[::stride])
-        below = min(final[H] for H in hs if H < N)
-        at_or_above = min(final[H] for H in hs if H >= N)
+                pred = model(eval_y[..., :N]).to(F64)
+                final[H] = 0.5 * ((pred - eval_y) ** 2).sum(-1).mean(-1)  # (B,)
+            stride = max(1, cfg["steps"] // 200)
+            curves[f"H = {H}"] = (list(range(0, cfg["steps"], stride)), _mean_curve(losses[:, ::stride]))
+        below = torch.stack([final[H] for H in hs if H < N]).amin(0)
+        at_or_above = torch.stack([final[H] for H in hs if H >= N]).amin(0)
         parts = {"some H < N trains at least as well as H >= N (final loss <= 1.25 x best H >= N)":
-                 Outcome.at_most(below, 1.25 * at_or_above)}
-        return Outcome.all_of(parts, instances=1, curves={"heads_4layer": curve(
-            "Adam step", "training loss", curves["heads_4layer"], logy=True)}, details={
-            "final_loss": {str(H): v for H, v in final.items()},
+                 _worst(below, 1.25 * at_or_above)}
+        return Outcome.all_of(parts, instances=inst.batch, curves={"heads_4layer": curve(
+            "Adam step", "training loss, mean over instances", curves, logy=True)}, details={
+            "final_loss per instance": {str(H): v.tolist() for H, v in final.items()},
             "seconds_per_step (machine-dependent, not asserted)": {str(H): v for H, v in seconds.items()}})
 
     return check
@@ -1606,7 +1621,7 @@ register(Claim(
     provenance=Provenance.DERIVED_LOW, kind=Kind.MECHANISM, check=make_check_f5(),
     params=EXP_PARAMS + (Param("heads", str, doc="comma-separated H values (must divide d_model)"),
                          Param("d_model", int, min=1, max=4096), Param("batch", int, min=1, max=1 << 16)),
-    defaults=dict(size="reduced", tau=0.1, steps=150, lr_1layer=1e-2, lr_4layer=3e-3, heads="1,2,4,8",
+    defaults=dict(size="reduced", tau=0.1, steps=150, lr_1layer=1e-2, lr_4layer=3e-3, instances=3, heads="1,2,4,8",
                   d_model=16, batch=32),
     # N = 30 at paper size: heads straddle it and divide d_model. lr 3e-4 as for Y-F2's 4-layer at paper size (at
     # 1e-3 the H >= 4 models did not train on an H100, which would make the comparison empty).
@@ -1618,6 +1633,9 @@ register(Claim(
           "completing fewer iterations. Wall-clock budgets are not reproducible bit-for-bit, so this claim fixes the "
           "number of Adam steps instead and asserts only the weaker, deterministic part (deep models do not need "
           "H >= N); the measured seconds per step per H are recorded in details, not asserted. The negative "
-          "control runs the one-layer eq. 8 model, which does need H >= N.",
+          "control runs the one-layer eq. 8 model, which does need H >= N. Three independent instances (basis, "
+          "training tasks, models) train in one pass; the comparison must hold for each. At paper size on an H100 "
+          "it held for all three, one of them narrowly (relative margin 0.018: H = 2 reached 1144 against "
+          "1.25 x 932 for H = 32).",
     figure="heads_4layer",
 ))
