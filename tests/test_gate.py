@@ -188,3 +188,15 @@ def test_conftest_fails_the_run_on_a_regression_and_says_which(tmp_path):
     upd = _Config(**opts | {"--claims-baseline": None, "--claims-update-baseline": str(tmp_path / "new.json")})
     conftest._after_results(upd, broken)
     assert json.loads((tmp_path / "new.json").read_text())["claims"]["A-HELD"]["verdict"] == "violated"
+
+
+@pytest.mark.parametrize("name, device", [("baseline.json", "cpu"), ("baseline-cuda.json", "cuda")])
+def test_committed_baselines_cover_every_claim(name, device):
+    """reports/baseline.json (the CI gate) and reports/baseline-cuda.json (an H100 run at paper sizes) name every
+    registered claim, as held, and say which device they were measured on."""
+    from theorems import all_claims
+
+    base = gate.read_baseline(Path(__file__).resolve().parents[1] / "reports" / name)
+    assert base["run"]["device"] == device
+    assert set(base["claims"]) == {c.id for c in all_claims()}
+    assert {e["verdict"] for e in base["claims"].values()} == {"held"}
