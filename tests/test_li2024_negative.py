@@ -102,8 +102,9 @@ def test_deep_3l_fails_for_the_untrained_model():
     violated("L-F-3L", {"n_test": 200}, check=functools.partial(L.check_f_3l, untrained=True))
 
 
-def test_deep_length_figure_fails_for_the_untrained_model():
-    violated("L-F-ALPHA", {"n_test": 300}, check=functools.partial(L.check_f_alpha, untrained=True))
+@pytest.mark.parametrize("domain", ["ID", "OOD"])
+def test_deep_length_figure_fails_for_the_untrained_model(domain):
+    violated("L-F-ALPHA", {"n_test": 300, "domain": domain}, check=functools.partial(L.check_f_alpha, untrained=True))
 
 
 # ---------------------------------------------------------------------------------------------------- exact claims
