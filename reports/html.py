@@ -617,6 +617,10 @@ TEMPLATE = """<!DOCTYPE html>
         </td><td>{{ p.get('doc', '') }}</td></tr>{% endfor %}
         </tbody></table>
         {% endif %}
+        {% if m.get('presets') %}
+        <p class="presets"><span class="muted">Presets</span> (named configurations; a GPU run checks <span class="mono">paper</span>):</p>
+        <ul class="presets">{% for name, cfg in m['presets'].items() %}<li><span class="mono">{{ name }}</span>: <span class="mono">{{ cfg|json }}</span></li>{% endfor %}</ul>
+        {% endif %}
       </div>
     </details>
   </article>

@@ -184,6 +184,8 @@ def _clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
     for key in ("assumptions", "params"):
         m[key] = [x for x in m.get(key) or [] if isinstance(x, (dict, str))] if isinstance(m.get(key), list) else []
     m["figure"] = m["figure"] if isinstance(m.get("figure"), str) and m["figure"] else None
+    presets = m.get("presets")
+    m["presets"] = {str(k): v for k, v in presets.items() if isinstance(v, dict)} if isinstance(presets, dict) else {}
     return m
 
 

@@ -64,7 +64,8 @@ def _toy(cid: str, check, figure=None, **kw) -> Claim:
 
 def claims() -> dict[str, Claim]:
     return {
-        "A-HELD": _toy("A-HELD", _check_with_figure, figure="delta", provenance=Provenance.STATED),
+        "A-HELD": _toy("A-HELD", _check_with_figure, figure="delta", provenance=Provenance.STATED,
+                       presets={"paper": {"label": "paper " + H}}),
         "A-VIOL": _toy("A-VIOL", lambda c, ctx: Outcome.at_most(c["x"], 1.0), figure="missing-curve",
                        cost=Cost.MEDIUM, false_fail_rate=1e-3),
         "A-UNMET": _toy("A-UNMET", lambda c, ctx: Outcome.at_most(c["x"], 1.0)),
@@ -194,6 +195,9 @@ def test_claim_sections_carry_metadata_evidence_and_plots(tmp_path):
     assert len(page.find("svg")) == 2 + 1 + 1  # histograms of A-HELD and A-VIOL, A-HELD's "delta" and "extra"
     # fitted constants across examples: slope and C_hat of A-HELD, flagged as a rate where the key says so
     assert "C_hat" in text and ">rate<" in text
+    # presets are listed under the parameters (escaped like everything else)
+    assert len(page.find("ul", class_="presets")) == 1 and "Presets (named configurations" in plain
+    assert '{"label": "paper ' in plain and H in plain  # the escaped hostile string came back as text
     # the violated claim's details are open, the held one's closed
     assert any("open" in a for a in page.find("details", class_="worst"))
 
@@ -384,7 +388,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(claim_fields=st.dictionaries(st.sampled_from(["id", "paper", "reference", "title", "statement", "assumptions", "params", "figure",
-                                                     "false_fail_rate", "notes", "provenance", "badge", "kind"]), JSON),
+                                                     "presets", "false_fail_rate", "notes", "provenance", "badge", "kind"]), JSON),
        ev_fields=st.dictionaries(st.sampled_from(["claim_id", "paper", "status", "holds", "config", "curves", "details", "hypothesis", "relative_margin",
                                                   "margin", "measured", "instances", "seconds", "unmet_assumptions",
                                                   "example", "error", "reproduce", "seed"]), JSON),
