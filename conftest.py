@@ -206,10 +206,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if _is_worker(config) and config.workerinput["workerid"] == "gw0":
         # The controller schedules by the claims' metadata in this header, and only after every worker has reported
-        # its collection, so it is always there in time. (A gw0 on another machine writes it there; the controller
-        # then finds none and imports the claims itself.)
+        # its collection, so it is always there in time. A gw0 on another machine (--tx) does not see the
+        # controller's part file and writes nothing there; the controller then imports the claims itself.
         results = Path(config.getoption("--claims-results"))
-        _results.write_header(results, _header(config), config._claims_run_id)  # type: ignore[attr-defined]
+        parts = _results.parts_dir_for(results, config._claims_run_id)  # type: ignore[attr-defined]
+        if (parts / "main.jsonl").exists():
+            _results.write_header(results, _header(config), config._claims_run_id)  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(optionalhook=True)

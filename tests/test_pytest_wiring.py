@@ -108,3 +108,23 @@ def test_concurrent_runs_on_one_results_file_keep_their_own_parts(tmp_path):
     res.merge_parts(results, header, {"type": "end"}, "run-a")
     assert [r["seed"] for r in res.read_results(results)["evidence"]] == [1]
     assert res.parts_dir_for(results, "run-b").is_dir(), "the other run's parts are untouched"
+
+
+def test_a_gw0_on_another_machine_writes_no_header(tmp_path):
+    """gw0 writes the results header for the controller only where it sees the controller's part file (the same
+    filesystem); on another machine (--tx) it would be a stray file nobody reads."""
+    import conftest
+
+    class Config:
+        workerinput = {"workerid": "gw0", "workercount": 2}
+        _claims_run_id = "run-1"
+
+        def getoption(self, name):
+            assert name == "--claims-results"
+            return str(tmp_path / "results.jsonl")
+
+    class Session:
+        config = Config()
+
+    conftest.pytest_collection_finish(Session())
+    assert list(tmp_path.iterdir()) == []
