@@ -196,6 +196,10 @@ def test_f4_with_N_two_heads_do_not_plateau():
     violated_despite_unmet("Y-F4", cfg)
 
 
+def test_f5_without_training_is_an_unmet_assumption():
+    unmet("Y-F5", {"steps": 0}, "steps >= 1")
+
+
 def test_f5_the_one_layer_model_needs_N_heads():
     one_layer = lambda inst, H, g: m.OneLayerAttention(inst, H, 1.0, g)  # noqa: E731
     violated("Y-F5", {"heads": "1,8", "steps": 150, "lr_4layer": 1e-2}, Y.make_check_f5(model_factory=one_layer))
