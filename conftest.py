@@ -320,13 +320,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(line)
 
 
+def _timing_baseline(config: pytest.Config) -> Path:
+    """Where the scheduler reads each claim's seconds: the gate's baseline if given, else the committed one of the
+    device (a GPU runs the paper sizes, whose times differ from the CPU's reduced ones)."""
+    if config.getoption("--claims-baseline"):
+        return Path(config.getoption("--claims-baseline"))
+    cuda = getattr(config, "_claims_device", "cpu") == "cuda"
+    return ROOT / "reports" / ("baseline-cuda.json" if cuda else "baseline.json")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
     """Longest work first, claims that share a cached training together (properties/scheduling.py): under ``-n``
     the longest units start at once instead of leaving one worker busy at the end. Changes no result."""
     from properties import scheduling
     from theorems import get_claim
 
-    timed = scheduling.baseline_seconds(config.getoption("--claims-baseline") or ROOT / "reports" / "baseline.json")
+    timed = scheduling.baseline_seconds(_timing_baseline(config))
     by_id = {item.nodeid: item for item in items}
     items[:] = [by_id[n] for n in scheduling.schedule_order(by_id, get_claim, timed)]
 

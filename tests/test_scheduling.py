@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from properties.scheduling import baseline_seconds, claim_of, schedule_order, work_unit
 from theorems import all_claims, get_claim
 
@@ -102,3 +104,19 @@ def test_the_controller_reads_claims_from_the_header_and_falls_back_to_the_regis
     assert work_unit(node("NOPE"), from_header) == node("NOPE")  # unknown id: its own unit
     no_header = claims_from_header(lambda: None)  # worker gw0 died before writing it
     assert no_header("L-P42").shares == get_claim("L-P42").shares
+
+
+@pytest.mark.parametrize("device, gate, expected", [("cpu", None, "baseline.json"),
+                                                    ("cuda", None, "baseline-cuda.json"),
+                                                    ("cuda", "mine.json", "mine.json")])
+def test_the_scheduler_times_claims_from_the_device_s_baseline(device, gate, expected):
+    import conftest
+
+    class Config:
+        _claims_device = device
+
+        def getoption(self, name):
+            assert name == "--claims-baseline"
+            return gate
+
+    assert conftest._timing_baseline(Config()).name == expected
