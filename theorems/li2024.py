@@ -1647,6 +1647,10 @@ DATA_PARAMS = tuple(_FIELD_PARAMS[k] for k in (
     Param("n_seeds", int, min=1, max=64, doc="independent pattern sets"))
 DATA_DEFAULTS = {k: WORLD_DEFAULTS[k] for k in (p.name for p in DATA_PARAMS) if k in WORLD_DEFAULTS}
 DATA_DEFAULTS |= {"n_prompts": 500, "n_seeds": 2}
+# A cheap claim runs 1000 examples under the thorough profile: at FFR (1e-3) per example such a run would fail about
+# once by chance (it did: seed 320, a count 4 sd out, found by target()); 1e-6 per example keeps it at <= 1e-3 per
+# run, as for the cheap statistical claims of ren2024 and yang2024.
+DATA_FFR = 1e-6
 
 
 def check_e_data(cfg: dict, ctx: CheckContext, sampler: Callable = m.sample_prompts) -> Outcome:
@@ -1670,7 +1674,7 @@ def check_e_data(cfg: dict, ctx: CheckContext, sampler: Callable = m.sample_prom
     tests.append(("non-task labels +1", int(((pr.label > 0) & other).sum()), int(other.sum()), 0.5))
     tests.append(("query label +1", int((pr.z > 0).sum()), pr.z.numel(), 0.5))
     tests = [t for t in tests if t[2] > 0 and 0 < t[3] < 1]
-    r = FFR / max(len(tests), 1)
+    r = DATA_FFR / max(len(tests), 1)
     worst, worst_gap, binom = None, math.inf, {}
     for name, k, trials, prob in tests:
         lo, hi = binomial_acceptance(trials, prob, r)
@@ -1737,9 +1741,9 @@ register(Claim(
               r"(N_j,\tfrac{1-\alpha}{M_1-2});\ \mu_j\perp\nu_k;\ |\mathcal T|=M_1(M_1-1);\ \mu'_j\in"
               r"\mathrm{span}(\mu),\ \textstyle\sum_i k_{j,i}=S_1;\ \nu'\in\mathrm{span}(\nu)",
     provenance=Provenance.DERIVED_HIGH, kind=Kind.STATISTICAL, cost=Cost.CHEAP, check=check_e_data,
-    params=DATA_PARAMS, defaults=DATA_DEFAULTS, false_fail_rate=FFR,
-    tolerance="counts: exact binomial acceptance intervals at FFR split over the tests (Bonferroni); geometry: "
-              "8 eps(float64) x d_X x max(beta, 1)^2; structure: exact",
+    params=DATA_PARAMS, defaults=DATA_DEFAULTS, false_fail_rate=DATA_FFR,
+    tolerance="counts: exact binomial acceptance intervals at 1e-6 per example split over the tests (Bonferroni); "
+              "geometry: 8 eps(float64) x d_X x max(beta, 1)^2; structure: exact",
     notes="Not a spec id (spec E8). The distributions are the spec's reading of the slides (MED/LOW: kappa "
           "distribution, query pattern a/b with probability 1/2, both task patterns guaranteed in test prompts).",
 ))
