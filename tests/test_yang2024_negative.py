@@ -196,6 +196,11 @@ def test_f4_with_N_two_heads_do_not_plateau():
     violated_despite_unmet("Y-F4", cfg)
 
 
+def test_f4_whose_largest_H_is_stable_is_a_violation():
+    """H_ref = 8 is the largest H: its eta L_w0 is 1, so the instability the figure shows is not reproduced."""
+    violated("Y-F4", {"heads": "1,2,6,8", "steps": 300})
+
+
 def test_f5_without_training_is_an_unmet_assumption():
     unmet("Y-F5", {"steps": 0}, "steps >= 1")
 

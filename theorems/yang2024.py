@@ -1408,11 +1408,14 @@ def check_f4(cfg: dict, ctx: CheckContext) -> Outcome:
     parts["H >= N converges (shared step, eta L_w0 <= 1): Delta(T)/Delta(0) <= conv_level"] = _worst(
         shared[stable_conv, -1], torch.full_like(shared[stable_conv, -1], cfg["conv_level"])) if bool(
         stable_conv.any()) else _holds(False, "no H >= N with eta L_w0 <= 1 in the list")
-    unstable = etaL > 2
-    peak = torch.nan_to_num(shared[unstable], nan=math.inf).amax(-1).clamp(max=1e300)  # overflow = diverged
-    parts["shared step, eta L_w0(H) > 2: Delta rises above Delta(0) (diverges)"] = _worst(
-        peak, torch.ones_like(peak), le=False) if bool(unstable.any()) \
-        else _holds(False, "no H in the list has eta L_w0(H) > 2: the instability case was not exercised")
+    # The paper: a very large H is unstable. Asserted for the largest H, where eta L_w0 > 2. Not for every H with
+    # eta L_w0 > 2: L_w moves as Q trains, and a thorough run found eta L_w0 = 2.013 (H = 16) ending below Delta(0).
+    peaks = torch.nan_to_num(shared, nan=math.inf).amax(-1).clamp(max=1e300)  # overflow = diverged
+    unstable = (H_of == Hmax) & (etaL > 2)
+    parts["shared step, the largest H (eta L_w0 > 2): Delta rises above Delta(0) (diverges)"] = _worst(
+        peaks[unstable], torch.full_like(peaks[unstable], 1 + _tol(1, 1.0)), le=False) if bool(unstable.any()) \
+        else _holds(False, "the largest H has eta L_w0 <= 2 under the shared step: the instability case was not "
+                           "exercised")
     big = H_of == Hmax
     parts["step 1/L_w0(H) per H: the largest H converges to <= conv_level"] = _worst(
         per_H[big, -1], torch.full_like(per_H[big, -1], cfg["conv_level"]))
@@ -1429,7 +1432,8 @@ def check_f4(cfg: dict, ctx: CheckContext) -> Outcome:
     return Outcome.all_of(parts, instances=n_inst, curves=curves, details={
         "final_shared": {str(H): [float(x) for x in shared[H_of == H, -1]] for H in hs},
         "final_per_H": {str(H): [float(x) for x in per_H[H_of == H, -1]] for H in hs},
-        "eta_shared L_w0(H)": {str(H): [float(x) for x in etaL[H_of == H]] for H in hs}})
+        "eta_shared L_w0(H)": {str(H): [float(x) for x in etaL[H_of == H]] for H in hs},
+        "peak Delta(t)/Delta(0), shared step (reported)": {str(H): [float(x) for x in peaks[H_of == H]] for H in hs}})
 
 
 register(Claim(
@@ -1437,7 +1441,7 @@ register(Claim(
     title="Heads: H <= 2 plateaus, H >= N converges; a very large H diverges only at a fixed step size with "
           "eta L_w0(H) > 2 (reconstructed)",
     statement=r"H \le 2 < N:\ \Delta(T) \gg 0;\ H \ge N:\ \Delta(T) \to 0;\ \eta_w \text{ fixed, } "
-              r"\eta_w L_{w}^{(0)}(H) > 2 \Rightarrow \text{divergence};\ \eta_w = 1/L_w^{(0)}(H) "
+              r"\eta_w L_{w}^{(0)}(H_{\max}) > 2 \Rightarrow \text{divergence};\ \eta_w = 1/L_w^{(0)}(H) "
               r"\Rightarrow \text{convergence for every } H \ge N",
     provenance=Provenance.DERIVED_HIGH, kind=Kind.MECHANISM, check=check_f4,
     params=(Param("size", str, choices=SIZES, doc="reduced: d=8, K=20, m=4, given N; paper: N=30, K=200, d=100, "
@@ -1457,14 +1461,17 @@ register(Claim(
     assumptions=(Assumption("N >= 3", lambda c: c["size"] == "paper" or c["N"] >= 3,
                             "H <= 2 must be fewer heads than prompt tokens"),), cost=Cost.SLOW,
     tolerance="thresholds are project choices: plateau = at least 10x above the slowest H >= N run; convergence = "
-              "Delta(T)/Delta(0) <= conv_level (1e-2); divergence = Delta exceeds Delta(0); H = 1 against the NNLS "
-              "bound with relative 8 eps N K",
+              "Delta(T)/Delta(0) <= conv_level (1e-2); divergence = Delta exceeds Delta(0) (strictly, by 8 eps), "
+              "asserted for the largest H; H = 1 against the NNLS bound with relative 8 eps N K",
     notes="The paper reports that H < N plateaus, H >= N converges and H = 400 is unstable (Adam, paper size). "
           "Under plain GD the instability reproduces only at one shared step size: L_w grows with H and GD "
-          "diverges once eta L_w0(H) > 2; with the step scaled per H (1/L_w0(H)) the largest H converges fastest "
-          "(both are reported). 2 < H < N is not asserted (not separable from H = N within the step budget, spec "
-          "calibration). Reduced default: N = 6, K = 20, d = 8, m = 4, tau = 0.1, H in {1, 2, 6, 8, 16, 64}, three "
-          "independent instances in one vectorised run, every part over all of them.",
+          "diverges at a large H with eta L_w0(H) > 2; with the step scaled per H (1/L_w0(H)) the largest H converges "
+          "fastest (both are reported). eta L_w0 > 2 alone does not make GD diverge: L_w moves as Q trains, and a "
+          "thorough run found H = 16 at eta L_w0 = 2.013 ending below Delta(0), so divergence is asserted for the "
+          "largest H (the paper's very large H) and the peaks of the others are reported. 2 < H < N is not asserted "
+          "(not separable from H = N within the step budget, spec calibration). Reduced default: N = 6, K = 20, "
+          "d = 8, m = 4, tau = 0.1, H in {1, 2, 6, 8, 16, 64}, three independent instances in one vectorised run, "
+          "every part over all of them.",
     figure="heads_shared_step",
 ))
 
