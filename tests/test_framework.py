@@ -190,3 +190,13 @@ def test_distribution_free_radii():
     assert tol.hoeffding_radius(100, 1.0, 0.05) == pytest.approx(math.sqrt(math.log(40) / 200))
     assert tol.dkw_radius(100, 0.05) == tol.hoeffding_radius(100, 1.0, 0.05)
     assert tol.normal_quantile(0.05) == pytest.approx(1.95996, abs=1e-4)
+
+
+def test_a_check_can_report_a_precondition_of_its_draw_as_unmet():
+    from theorems import AssumptionNotMet
+
+    def overflowed(cfg, ctx):
+        raise AssumptionNotMet("float64 range")
+
+    ev = run_claim(_toy_claim(check=overflowed), {}, seed=0)
+    assert ev.status == "assumption not met" and ev.unmet_assumptions == ["float64 range"] and ev.holds is None

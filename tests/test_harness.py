@@ -50,3 +50,19 @@ def test_a_crashing_check_is_recorded_as_a_violation_with_its_error(monkeypatch,
     errors = [r for r in recorded if r["status"] == "violated"]
     assert len(errors) == 1 and errors[0]["error"] == "RuntimeError: deep in torch"
     assert errors[0]["reproduce"].startswith("python -m theorems check R-T31")
+
+
+def test_a_precondition_of_the_draw_is_rejected_and_recorded_not_failed(monkeypatch, recorded):
+    """A check that raises AssumptionNotMet (a draw outside float64's range, say) gives "assumption not met" evidence
+    and Hypothesis discards the example: neither a counterexample nor a pass."""
+    from theorems import AssumptionNotMet
+
+    def overflows_sometimes(cfg, ctx):
+        if cfg["n"] % 5 == 0:
+            raise AssumptionNotMet("float64 range")
+        return Outcome.at_most(cfg["n"], 100)
+
+    _run(monkeypatch, overflows_sometimes, max_examples=30)
+    unmet = [r for r in recorded if r["status"] == "assumption not met"]
+    assert unmet and all(r["unmet_assumptions"] == ["float64 range"] for r in unmet)
+    assert {r["status"] for r in recorded} == {"held", "assumption not met"}

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from models import ren2024 as m
-from theorems import get_claim, run_claim
+from theorems import Status, get_claim, run_claim
 from theorems import ren2024 as R
 from theorems import ren2024_symbolic as sym
 
@@ -153,3 +153,11 @@ def test_symbolic_derivations_detect_wrong_formulas():
     assert sym.linear_kernel_reduction(update_scale=2) > 0
     assert sym.least_squares_bridge(update_scale=2)[1] > 0
     assert sym.prf_moments(False).nonzero_mean > 0 and sym.prf_moments(False).nonzero_variance > 0
+
+
+def test_ml_overflow_is_an_unmet_assumption_not_a_violation():
+    """Four layers at weight scale 2: exp(q.k) overflows float64 in the stack itself (a thorough run found it)."""
+    cfg = {"L": 4, "M": 1, "N": 1, "batch": 16, "causal": False, "d_i": 1, "d_o": 1, "d_r": 1, "eta": 1.0,
+           "residual": False, "scale": 2.0, "token_bound": 1.0}
+    ev = run_claim(get_claim("R-ML"), cfg, seed=0)
+    assert ev.status == Status.ASSUMPTION_NOT_MET.value and ev.unmet_assumptions == [R.FINITE_STACK]

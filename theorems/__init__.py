@@ -1,6 +1,7 @@
 """Executable claims of three ICL-theory papers: registry, evidence and the shared tolerance module."""
 from .core import (  # noqa: F401
     Assumption,
+    AssumptionNotMet,
     CheckContext,
     Claim,
     ConfigError,

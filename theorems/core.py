@@ -106,6 +106,16 @@ class Param:
         return value
 
 
+class AssumptionNotMet(Exception):
+    """Raised by a check when a precondition that depends on the random draw, not on the config alone, fails (e.g.
+    float64's exp range overflowed): run_claim reports the example as "assumption not met", never as a violation or
+    a pass."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
 @dataclass(frozen=True)
 class Assumption:
     """A hypothesis of the theorem, as a predicate on the config (e.g. ``H >= N``)."""
@@ -393,18 +403,7 @@ def run_claim(
     )
     unmet = claim.unmet(cfg)
     if unmet:
-        return Evidence(
-            status=Status.ASSUMPTION_NOT_MET.value,
-            holds=None,
-            measured=None,
-            bound=None,
-            margin=None,
-            relative_margin=None,
-            dtype="",
-            seconds=0.0,
-            unmet_assumptions=unmet,
-            **common,
-        )
+        return _not_met(unmet, common)
     if device.type == "cuda":  # identities are derived for IEEE float64/float32, not TF32
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
@@ -418,6 +417,8 @@ def run_claim(
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - t0
+    except AssumptionNotMet as e:
+        return _not_met([e.name], common)
     finally:
         torch.set_num_threads(threads_before)
     if not isinstance(out, Outcome):
@@ -437,6 +438,11 @@ def run_claim(
         details=out.details,
         **common,
     )
+
+
+def _not_met(unmet: list[str], common: dict[str, Any]) -> Evidence:
+    return Evidence(status=Status.ASSUMPTION_NOT_MET.value, holds=None, measured=None, bound=None, margin=None,
+                    relative_margin=None, dtype="", seconds=0.0, unmet_assumptions=unmet, **common)
 
 
 def environment() -> dict[str, Any]:

@@ -17,7 +17,8 @@ import torch
 
 from models import ren2024 as m
 from theorems import ren2024_symbolic as sym
-from theorems.core import Assumption, CheckContext, Claim, Cost, Kind, Outcome, Param, Provenance, curve
+from theorems.core import (Assumption, AssumptionNotMet, CheckContext, Claim, Cost, Kind, Outcome, Param, Provenance,
+                           curve)
 from theorems.registry import register
 from theorems.tolerances import (
     binomial_acceptance,
@@ -595,12 +596,17 @@ def _previous_layer(hs: list[torch.Tensor], layer: int) -> torch.Tensor:
     return hs[layer - 1]
 
 
+FINITE_STACK = "float64 range: the stack's activations stay finite (deep, large-scale draws overflow exp(q.k))"
+
+
 def check_ml(cfg: dict, ctx: CheckContext, *, stack=m.attention_stack, dual_tokens=_previous_layer) -> Outcome:
     B, N, M, eta, causal, residual = cfg["batch"], cfg["N"], cfg["M"], cfg["eta"], cfg["causal"], cfg["residual"]
     H = _instance(cfg, ctx)[0]
     layers = m.random_stack(B, cfg["d_i"], cfg["d_o"], cfg["L"], cfg["d_r"], cfg["scale"], ctx.generator(2),
                             device=ctx.device)
     hs = stack(H, layers, causal=causal, residual=residual)
+    if not all(bool(torch.isfinite(h).all()) for h in hs):  # exp(q.k) overflowed: both sides are inf/NaN
+        raise AssumptionNotMet(FINITE_STACK)
     parts, errors = {}, []
     for l, w in enumerate(layers, start=1):
         ka = m.kernel_attention(dual_tokens(hs, l), w.W_Q, w.W_K, w.W_V, w.Wr, N)
