@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, reject, settings, target
+from hypothesis import HealthCheck, Phase, given, reject, seed, settings, target
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 
@@ -20,6 +20,12 @@ from properties.profiles import EXAMPLES
 
 # Examples per claim, by profile and cost. The profile's own max_examples is the CHEAP count.
 SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
+# The derandomized (ci) draws are pinned. Hypothesis would seed them from a digest of prop's source below, so any edit
+# of it would draw other examples for every claim and move the committed baselines' margins. This is that digest as
+# it was when the baselines were recorded (2026-11-22); pinned, the draws are the same as they were then.
+CI_DRAW_SEED = int(
+    "3526111523933008153339399447833142927138336928684825775108780814588313333026654217177638586969475963855519230561"
+    "0086")
 
 
 class Session:
@@ -85,6 +91,8 @@ def check_claim(claim_id: str, config: st.SearchStrategy[dict[str, Any]], *, max
         assert ev.holds is not False, ev.describe()
         assert ev.holds is True, f"{claim_id}: strategy drew a config whose assumptions are not met: {ev.describe()}"
 
+    if settings().derandomize:
+        prop = seed(CI_DRAW_SEED)(prop)
     try:
         prop()
     except Exception as e:
