@@ -5,6 +5,7 @@ from .core import (  # noqa: F401
     CheckContext,
     Claim,
     ConfigError,
+    Control,
     Cost,
     Evidence,
     Kind,

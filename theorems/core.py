@@ -56,9 +56,21 @@ class Cost(str, enum.Enum):
 
 
 class Status(str, enum.Enum):
-    HELD = "held"
-    VIOLATED = "violated"
-    ASSUMPTION_NOT_MET = "assumption not met"
+    HELD = "held"  # evidence for the claim (statistical: at its stated resolution)
+    VIOLATED = "violated"  # evidence against it at its stated false-fail rate
+    INCONCLUSIVE = "inconclusive"  # neither, at this sample size: never counted as verified
+    ASSUMPTION_NOT_MET = "assumption not met"  # a hypothesis of the theorem fails (or the model did not learn)
+    NOT_APPLICABLE = "not applicable"  # the implementation under test lacks a member of the model API the check uses
+
+
+@dataclass(frozen=True)
+class Control:
+    """A claim's negative control: a mutant of the catalogue (mutants/<paper>.py) that the claim reports as violated
+    at this config and seed. It breaks the implementation, not the assertion."""
+
+    mutant: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,7 +147,7 @@ class Outcome:
     measured: float
     bound: float
     margin: float
-    holds: bool
+    holds: bool | None  # True held, False violated, None inconclusive (statistical claims only)
     dtype: str = "float64"
     instances: int = 1  # independent instances (seeds) checked in one vectorised pass
     curves: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> curve(...) (see below)
@@ -173,18 +185,21 @@ class Outcome:
         worst = parts[worst_name]
         details = dict(kw.pop("details", {}))
         details["parts"] = {
-            k: {"measured": p.measured, "bound": p.bound, "margin": p.margin, "holds": p.holds}
+            k: {"measured": p.measured, "bound": p.bound, "margin": p.margin, "holds": p.holds,
+                **({"rule": p.details["rule"]} if "rule" in p.details else {})}
             for k, p in parts.items()
         }
         details["worst_part"] = worst_name
         curves = dict(kw.pop("curves", {}))
         for p in parts.values():
             curves.update(p.curves)
+        verdicts = [p.holds for p in parts.values()]
+        holds = False if False in verdicts else (None if None in verdicts else True)
         return cls(
             worst.measured,
             worst.bound,
             worst.margin,
-            all(p.holds for p in parts.values()),
+            holds,
             details=details,
             curves=curves,
             **kw,
@@ -217,7 +232,7 @@ class Evidence:
     claim_id: str
     paper: str
     status: str  # Status value
-    holds: bool | None  # None when an assumption is not met
+    holds: bool | None  # None when inconclusive, an assumption is not met or the check is not applicable
     measured: float | None
     bound: float | None
     margin: float | None
@@ -234,13 +249,15 @@ class Evidence:
     reproduce: str = ""
     test_id: str = ""
     hypothesis: dict[str, Any] = field(default_factory=dict)  # e.g. {"blob": ..., "phase": ...}
+    impl: str = "reference"  # the implementation under test (Impl.key)
+    uses: list[str] = field(default_factory=list)  # the model API members the check called
 
     def to_json(self) -> dict[str, Any]:
         return jsonable(asdict(self))
 
     def describe(self) -> str:
-        if self.status == Status.ASSUMPTION_NOT_MET.value:
-            return f"{self.claim_id}: assumption not met ({', '.join(self.unmet_assumptions)}) for {self.config}"
+        if self.status in (Status.ASSUMPTION_NOT_MET.value, Status.NOT_APPLICABLE.value):
+            return f"{self.claim_id}: {self.status} ({', '.join(self.unmet_assumptions)}) for {self.config}"
         return (
             f"{self.claim_id} {self.status}: measured={self.measured:.6g} bound={self.bound:.6g} "
             f"margin={self.margin:+.3g} (relative {self.relative_margin:+.3g}) on {self.device}/{self.dtype}, "
@@ -267,10 +284,12 @@ def jsonable(x: Any) -> Any:
 
 @dataclass
 class CheckContext:
-    """What a check gets besides its config: the device and an explicit, seeded random generator."""
+    """What a check gets besides its config: the device, an explicit seeded random generator, and the
+    implementation under test of the paper's model API (theorems/impl.py), the only way a check reaches a model."""
 
     device: torch.device
     seed: int
+    impl: Any = None  # theorems.impl.Impl
 
     def generator(self, offset: int = 0) -> torch.Generator:
         """A fresh generator on the device; ``offset`` gives independent streams for independent pieces."""
@@ -280,6 +299,10 @@ class CheckContext:
 
 
 CheckFn = Callable[[dict, CheckContext], Outcome]
+
+
+# Transitional switch while the papers' claims are given their stated power (issue 12); True once they all have it.
+STRICT_POWER = False
 
 
 @dataclass(frozen=True)
@@ -312,6 +335,23 @@ class Claim:
     # calibrated for them (on a GPU). Property runs on a GPU draw the "paper" preset of figure claims
     # (properties/harness.figure_config); the CLI takes ``--preset``.
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The negative control: a catalogue mutant this claim reports as violated at a stated example (tests run it).
+    control: Control | None = None
+    # A *reported* claim is a measurement the report shows and never counts as verified (it kills no mutant).
+    reported: bool = False
+    # Statistical and trained claims: the power 1 - beta at which the stated resolution is computed.
+    power: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind in (Kind.STATISTICAL, Kind.MECHANISM) and not self.reported and STRICT_POWER:
+            missing = [n for n, v in (("false_fail_rate", self.false_fail_rate), ("power", self.power)) if v is None]
+            if missing:
+                raise ValueError(f"claim {self.id}: a {self.kind.value} claim must state {' and '.join(missing)} "
+                                 "(or be declared reported=True)")
+        if self.false_fail_rate is not None and not 0 < self.false_fail_rate < 0.5:
+            raise ValueError(f"claim {self.id}: false_fail_rate must lie in (0, 0.5), got {self.false_fail_rate}")
+        if self.power is not None and not 0.5 <= self.power < 1:
+            raise ValueError(f"claim {self.id}: power must lie in [0.5, 1), got {self.power}")
 
     @property
     def reconstructed(self) -> bool:
@@ -356,6 +396,9 @@ class Claim:
             "cost": self.cost.value,
             "assumptions": [{"name": a.name, "text": a.text} for a in self.assumptions],
             "false_fail_rate": self.false_fail_rate,
+            "power": self.power,
+            "reported": self.reported,
+            "control": asdict(self.control) if self.control else None,
             "tolerance": self.tolerance,
             "notes": self.notes,
             "figure": self.figure,
@@ -368,12 +411,18 @@ class Claim:
         }
 
 
-def reproduce_command(claim_id: str, cfg: Mapping[str, Any], seed: int, device: str) -> str:
+def reproduce_command(claim_id: str, cfg: Mapping[str, Any], seed: int, device: str, impl: str = "reference",
+                      paper: str = "") -> str:
     import json
     import shlex
 
+    which = ""
+    if impl.startswith("mutant:"):
+        which = f" --mutant {impl.split(':', 1)[1]}"
+    elif impl.startswith("impl:"):
+        which = f" --impl {paper}={impl.split(':', 1)[1]}"
     return (
-        f"python -m theorems check {claim_id} --seed {seed} --device {device} "
+        f"python -m theorems check {claim_id} --seed {seed} --device {device}{which} "
         f"--config {shlex.quote(json.dumps(jsonable(dict(cfg)), sort_keys=True))}"
     )
 
@@ -383,12 +432,16 @@ def run_claim(
     overrides: Mapping[str, Any] | None,
     seed: int,
     device: str | torch.device = "cpu",
-    check: CheckFn | None = None,
+    impl: Any = None,
 ) -> Evidence:
     """Validate, check assumptions, run and time one example; the single entry point for tests, CLI and report.
 
-    ``check`` substitutes the check function (negative controls run a broken variant through the same machinery).
+    ``impl`` is the implementation under test of the claim's paper (theorems/impl.py; default: the one selected for
+    this process, normally the reference ``models/<paper>.py``). Negative controls and mutants pass theirs.
     """
+    from theorems import impl as _impl
+
+    impl = (impl or _impl.current(claim.paper)).view()
     device = torch.device(device)
     cfg = claim.config(overrides)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -399,7 +452,8 @@ def run_claim(
         config=cfg,
         seed=seed,
         device=str(device),
-        reproduce=reproduce_command(claim.id, cfg, seed, str(device)),
+        reproduce=reproduce_command(claim.id, cfg, seed, str(device), impl.key, claim.paper),
+        impl=impl.key,
     )
     unmet = claim.unmet(cfg)
     if unmet:
@@ -407,25 +461,32 @@ def run_claim(
     if device.type == "cuda":  # identities are derived for IEEE float64/float32, not TF32
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    ctx = CheckContext(device=device, seed=seed)
+    ctx = CheckContext(device=device, seed=seed, impl=impl)
     threads_before = torch.get_num_threads()
     if device.type == "cpu" and claim.cpu_threads:
         torch.set_num_threads(claim.cpu_threads)
     try:
         t0 = time.perf_counter()
-        out = (check or claim.check)(cfg, ctx)
+        out = claim.check(cfg, ctx)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - t0
     except AssumptionNotMet as e:
-        return _not_met([e.name], common)
+        return _not_met([e.name], common | {"uses": sorted(impl.used)})
+    except _impl.MissingMember as e:
+        return _not_met([str(e)], common | {"uses": sorted(impl.used)}, Status.NOT_APPLICABLE)
     finally:
         torch.set_num_threads(threads_before)
     if not isinstance(out, Outcome):
         raise TypeError(f"check of {claim.id} returned {type(out).__name__}, expected Outcome")
-    holds = bool(out.holds) and math.isfinite(out.margin)
+    if out.holds is None and claim.kind in (Kind.IDENTITY, Kind.INEQUALITY):
+        raise TypeError(f"check of {claim.id} returned 'inconclusive': a deterministic {claim.kind.value} is held or "
+                        "violated only")
+    finite = math.isfinite(out.margin)
+    holds = None if out.holds is None and finite else bool(out.holds) and finite
+    status = Status.INCONCLUSIVE if holds is None else Status.HELD if holds else Status.VIOLATED
     return Evidence(
-        status=(Status.HELD if holds else Status.VIOLATED).value,
+        status=status.value,
         holds=holds,
         measured=out.measured,
         bound=out.bound,
@@ -436,12 +497,13 @@ def run_claim(
         instances=out.instances,
         curves=out.curves,
         details=out.details,
+        uses=sorted(impl.used),
         **common,
     )
 
 
-def _not_met(unmet: list[str], common: dict[str, Any]) -> Evidence:
-    return Evidence(status=Status.ASSUMPTION_NOT_MET.value, holds=None, measured=None, bound=None, margin=None,
+def _not_met(unmet: list[str], common: dict[str, Any], status: Status = Status.ASSUMPTION_NOT_MET) -> Evidence:
+    return Evidence(status=status.value, holds=None, measured=None, bound=None, margin=None,
                     relative_margin=None, dtype="", seconds=0.0, unmet_assumptions=unmet, **common)
 
 

@@ -158,3 +158,133 @@ def median_of_means_plan(n: int, rate: float, max_groups: int = 401) -> MedianOf
         if best is None or cost < best[0]:
             best = (cost, g, k)
     return MedianOfMeansPlan(best[1], best[2])
+
+
+# ---------------------------------------------------------------- three verdicts at a stated rate and resolution
+# The model is tensorflow_probability's ``statistical_testing``: every assertion comes with the smallest discrepancy it
+# detects (``min_discrepancy``) and the samples it needs (``min_num_samples``). A claim "theta <= b" (or ">= b") with
+# false-fail rate alpha, power 1 - beta and resolution delta is decided from one-sided confidence limits at level alpha:
+#   violated      the limit on the claim's side excludes b          (P(violated | claim true) <= alpha)
+#   held          the other limit is within b +- delta              (a violation of size >= delta is excluded)
+#   inconclusive  neither: the sample is too small for this rate and resolution; says so with the numbers.
+# ``min_discrepancy`` is the delta that a sample of this size attains with power 1 - beta (both ways: it would call a
+# violation of that size violated, and a true claim at the bound held, each with probability >= 1 - beta).
+SIDES = ("at_most", "at_least")
+
+
+def _decide(estimate: float, lower: float, upper: float, bound: float, side: str, delta: float, rate: float,
+            power: float, n: int, what: str, unit: str, min_discrepancy: float, **extra) -> "Outcome":
+    from theorems.core import Outcome
+
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {SIDES}, got {side!r}")
+    conf = f"{100 * (1 - rate):.6g}%"
+    if side == "at_most":
+        violated, held = lower > bound, upper <= bound + delta
+        rule = (f"{what}: violated if the lower {conf} confidence limit > {bound:.4g}; held if the upper limit <= "
+                f"{bound:.4g} + resolution {delta:.3g}; else inconclusive ({n} {unit})")
+        margin = bound + delta - upper if not violated else bound - lower
+    else:
+        violated, held = upper < bound, lower >= bound - delta
+        rule = (f"{what}: violated if the upper {conf} confidence limit < {bound:.4g}; held if the lower limit >= "
+                f"{bound:.4g} - resolution {delta:.3g}; else inconclusive ({n} {unit})")
+        margin = lower - (bound - delta) if not violated else upper - bound
+    verdict = False if violated else (True if held else None)
+    details = {"rule": rule, "estimate": estimate, "lower": lower, "upper": upper, "n": n, "unit": unit,
+               "false_fail_rate": rate, "power": power, "resolution": delta, "min_discrepancy": min_discrepancy,
+               **extra}
+    return Outcome(float(estimate), float(bound), float(margin), verdict, details=details)
+
+
+def min_discrepancy_mean(n: int, sd: float, rate: float, power: float) -> float:
+    """Smallest shift of a mean detected with probability ``power`` from n i.i.d. samples of this sd (one-sided t
+    limits at level ``rate``): (t_{1-rate} + t_{power}) sd / sqrt(n)."""
+    if n < 2:
+        return math.inf
+    dof = n - 1
+    return float((_st.t.isf(rate, dof) + _st.t.ppf(power, dof)) * sd / math.sqrt(n))
+
+
+def min_num_samples_mean(delta: float, sd: float, rate: float, power: float, n_max: int = 10**7) -> int:
+    """Fewest samples whose :func:`min_discrepancy_mean` is <= delta."""
+    if delta <= 0:
+        raise ValueError("delta must be positive")
+    n = 2
+    while min_discrepancy_mean(n, sd, rate, power) > delta:
+        n *= 2
+        if n > n_max:
+            return n_max
+    lo, hi = n // 2, n
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if min_discrepancy_mean(mid, sd, rate, power) <= delta else (mid, hi)
+    return max(hi, 2)
+
+
+def mean_verdict(samples, bound: float, side: str, *, rate: float, power: float, resolution: float,
+                 what: str = "mean", unit: str = "samples") -> "Outcome":
+    """Decide "mean <= bound" (side at_most) or ">= bound" from i.i.d. samples: the unit of replication (for a trained
+    claim, one value per separately trained seed). Student-t limits; fewer than two samples is inconclusive."""
+    x = np.asarray(samples, dtype=float).ravel()
+    n = len(x)
+    if n < 2 or not np.isfinite(x).all():
+        est = float(x.mean()) if n else math.nan
+        return _decide(est, -math.inf, math.inf, bound, side, resolution, rate, power, n, what, unit, math.inf,
+                       note="too few (finite) samples for a confidence limit")
+    sd = float(x.std(ddof=1))
+    half = float(_st.t.isf(rate, n - 1)) * sd / math.sqrt(n)
+    return _decide(float(x.mean()), float(x.mean()) - half, float(x.mean()) + half, bound, side, resolution, rate,
+                   power, n, what, unit, min_discrepancy_mean(n, sd, rate, power), sd=sd)
+
+
+def min_discrepancy_binomial(n: int, p0: float, rate: float, power: float, side: str = "at_most") -> float:
+    """Smallest distance d such that a Binomial(n, p0 + d) count (side at_most; p0 - d for at_least) puts the one-sided
+    Clopper-Pearson limit at level ``rate`` beyond p0 with probability >= power."""
+    lo, hi = 0.0, (1.0 - p0) if side == "at_most" else p0
+    if hi <= 0:
+        return math.inf
+
+    def detects(d: float) -> bool:
+        p = p0 + d if side == "at_most" else p0 - d
+        k = _st.binom.ppf(1 - power, n, p) if side == "at_most" else _st.binom.ppf(power, n, p)
+        k = int(k)
+        lim = (float(_st.beta.ppf(rate, k, n - k + 1)) if k > 0 else 0.0) if side == "at_most" else \
+              (float(_st.beta.isf(rate, k + 1, n - k)) if k < n else 1.0)
+        return lim > p0 if side == "at_most" else lim < p0
+
+    if not detects(hi):
+        return math.inf
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if detects(mid) else (mid, hi)
+    return hi
+
+
+def min_num_samples_binomial(p0: float, delta: float, rate: float, power: float, side: str = "at_most",
+                             n_max: int = 10**7) -> int:
+    """Fewest trials whose :func:`min_discrepancy_binomial` is <= delta."""
+    n = 8
+    while min_discrepancy_binomial(n, p0, rate, power, side) > delta:
+        n *= 2
+        if n > n_max:
+            return n_max
+    lo, hi = n // 2, n
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if min_discrepancy_binomial(mid, p0, rate, power, side) <= delta else (mid, hi)
+    return hi
+
+
+def binomial_verdict(k: int, n: int, bound: float, side: str, *, rate: float, power: float, resolution: float,
+                     what: str = "rate", unit: str = "trials") -> "Outcome":
+    """Decide "p <= bound" (at_most) or "p >= bound" (at_least) from k successes in n independent trials, with
+    one-sided Clopper-Pearson limits at level ``rate``. Use it only where the trials are the random unit (prompts of
+    a fixed model are not independent draws of the model: see mean_verdict over seeds)."""
+    k, n = int(k), int(n)
+    if n <= 0:
+        return _decide(math.nan, -math.inf, math.inf, bound, side, resolution, rate, power, 0, what, unit, math.inf,
+                       note="no trials")
+    lower = 0.0 if k == 0 else float(_st.beta.ppf(rate, k, n - k + 1))
+    upper = 1.0 if k == n else float(_st.beta.isf(rate, k + 1, n - k))
+    return _decide(k / n, lower, upper, bound, side, resolution, rate, power, n, what, unit,
+                   min_discrepancy_binomial(n, bound, rate, power, side), successes=k)
