@@ -181,7 +181,14 @@ class Outcome:
     def all_of(cls, parts: Mapping[str, "Outcome"], **kw) -> "Outcome":
         """Combine sub-checks; the worst (relative) part becomes the headline, every part is kept in details."""
         assert parts, "all_of needs at least one part"
-        worst_name = min(parts, key=lambda k: relative_margin(parts[k]))
+        # The headline is a violated part first, then an inconclusive one, then the least relative room (NaN = none).
+        rank = {False: 0, None: 1, True: 2}
+
+        def badness(k: str) -> tuple[int, float]:
+            r = relative_margin(parts[k])
+            return rank[None if parts[k].holds is None else bool(parts[k].holds)], r if math.isfinite(r) else -math.inf
+
+        worst_name = min(parts, key=badness)
         worst = parts[worst_name]
         details = dict(kw.pop("details", {}))
         details["parts"] = {
