@@ -89,11 +89,13 @@ def replay(claim_id: str, draws: list[dict[str, Any]], *, impl=None, test_id: st
     for i, d in enumerate(draws):
         cfg = _figure_size_config(claim, dict(d["config"]))
         try:
-            ev = run_claim(claim, cfg, seed=int(d["seed"]), device=Session.device, impl=impl)
+            claim.config(cfg)
         except ConfigError as e:
             raise AssertionError(f"pinned draw {i} of {claim_id} is no longer a valid config: {e}; re-pin with "
                                  "`python -m properties.pin`") from None
-        except Exception as e:  # noqa: BLE001 - a crash is a violation: keep its evidence
+        try:
+            ev = run_claim(claim, cfg, seed=int(d["seed"]), device=Session.device, impl=impl)
+        except Exception as e:  # noqa: BLE001 - a crash (a wrong model's shape error too) is a violation
             rec = _error_record(claim, cfg, int(d["seed"]), test_id, e, i, impl)
             out.append(rec)
             if stop_at_violation:
