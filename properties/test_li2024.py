@@ -17,15 +17,18 @@ PAPER = "li2024"
 
 TRAIN_SEEDS = st.sampled_from([0, 1])
 
-instance = st.fixed_dictionaries({
-    "l": st.integers(1, 30),
-    "m": st.integers(1, 64),
+# the regime of the model: several contexts and neurons (l = 1 or m = 1 make attention or pruning trivial), plus
+# the paper's own sizes (l = 20, m = 64, d_X = 30, d_Y = 4) as a fixed example
+instance = st.one_of(st.just({"l": 20, "m": 64, "d_X": 30, "d_Y": 4, "scale": 1.0, "batch": 8, "n_prompts": 4}),
+                     st.fixed_dictionaries({
+    "l": st.integers(2, 30),
+    "m": st.integers(2, 64),
     "d_X": st.integers(4, 32),
     "d_Y": st.integers(1, 8),
     "scale": st.floats(1e-3, 3.0),
     "batch": st.just(8),
     "n_prompts": st.just(4),
-})
+}))
 
 
 @st.composite

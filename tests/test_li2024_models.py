@@ -142,9 +142,16 @@ def test_training_learns_and_is_reproducible():
 
 def test_trained_world_is_shared_between_claims():
     cfg = get_claim("L-T33").config({"steps": 5, "n_test": 100})
-    ctx = L.CheckContext(torch.device("cpu"), 0)
+    from theorems.impl import reference
+
+    ctx = L.CheckContext(torch.device("cpu"), 0, impl=reference("li2024"))
     assert L.world(cfg, ctx) is L.world(cfg | {"S1": 1.3, "alpha_test": 0.6}, ctx)  # evaluation-only fields
     assert L.world(cfg, ctx) is not L.world(cfg | {"alpha": 0.6}, ctx)
+    # a mutant never reuses the reference's training
+    import mutants
+
+    mctx = L.CheckContext(torch.device("cpu"), 0, impl=mutants.get("L-M31").impl())
+    assert L.world(cfg, mctx) is not L.world(cfg, ctx)
 
 
 # ---------------------------------------------------------------------------------------------------- baselines

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from models import yang2024 as m
 from models.validation import ConfigError
 from theorems import get_claim
+from theorems import impl as impls
 from theorems import yang2024 as Y
 from theorems.registry import PAPERS, all_claims
 from theorems.tolerances import identity_tolerance
@@ -124,15 +125,28 @@ def test_one_head_bound_and_assumption3_gap():
 def test_trained_checkpoints_are_route_independent():
     """T2 may continue T1's cached run: the result at T steps must equal a direct run, bit for bit."""
     cfg = get_claim("Y-T1").config({"max_efold": 400.0, "instance_seed": 1, "batch": 2, "N": 2, "K": 4})
+    ref = impls.reference("yang2024")
     Y._TRAINED.clear()
-    tr, short = Y.trained(cfg, torch.device("cpu"), 40, record_zeta=True)
-    _, extended = Y.trained(cfg, torch.device("cpu"), 90, record_zeta=False)
+    tr, short = Y.trained(ref, cfg, torch.device("cpu"), 40, record_zeta=True)
+    _, extended = Y.trained(ref, cfg, torch.device("cpu"), 90, record_zeta=False)
     direct = m.gd(tr.inst, tr.Q0, tr.w0, tr.eta_Q, tr.eta_w, 90, record_zeta=True)
     assert torch.equal(extended.delta[:, :41], short.delta) and torch.equal(short.zeta, direct.zeta[:, :41])
     assert torch.equal(extended.delta, direct.delta) and torch.equal(extended.Q, direct.Q)
     Y._TRAINED.clear()
-    _, fresh = Y.trained(cfg, torch.device("cpu"), 90, record_zeta=False)  # the other route to step 90
+    _, fresh = Y.trained(ref, cfg, torch.device("cpu"), 90, record_zeta=False)  # the other route to step 90
     assert torch.equal(fresh.Q, extended.Q) and torch.equal(fresh.w, extended.w)
+    Y._TRAINED.clear()
+
+
+def test_trained_cache_is_per_implementation():
+    """A mutant never reuses the reference's cached GD run (the cache key holds Impl.key)."""
+    import mutants
+
+    cfg = get_claim("Y-T1").config({"max_efold": 400.0, "instance_seed": 1, "batch": 2, "N": 2, "K": 4})
+    Y._TRAINED.clear()
+    _, a = Y.trained(impls.reference("yang2024"), cfg, torch.device("cpu"), 30, record_zeta=False)
+    _, b = Y.trained(mutants.get("Y-M21").impl(), cfg, torch.device("cpu"), 30, record_zeta=False)
+    assert len(Y._TRAINED) == 2 and torch.equal(b.Q, b.Q) and not torch.equal(a.Q, b.Q)
     Y._TRAINED.clear()
 
 

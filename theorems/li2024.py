@@ -4,37 +4,43 @@ The paper's full text was not available: STATED here means stated by the authors
 slides, homepage); every quantitative form is reconstructed. The trained claims use the spec's calibrated working
 configuration (its last section), because the defaults of its §4 do not learn.
 
-Layout: shared parameters and the cached trained "world" (one training per (config, seed batch, device)), statistics
-helpers, then one check + one ``register(Claim(...))`` per claim: the theorem claims (L-C32 ... L-C43), the figure
-claims (L-F-*), and the exact float64 properties of the spec's §4.1 under ids ``L-E-*`` (not spec ids; each names the
-spec id it supports).
+The model is reached only through ``ctx.impl`` (the li2024 model API, models/li2024_api.py), so every claim checks the
+implementation under test (the reference, ``--impl``, or a mutant of mutants/li2024.py). Measurements (0-1 error,
+same-pattern attention mass, neuron cosines, 2-means of neuron norms) are this module's own instruments.
+
+Layout: shared parameters and the cached trained "world" (one training per (implementation, config, seed batch,
+device)), measurement and statistics helpers, then one check + one ``register(Claim(...))`` per claim: the theorem
+claims (L-C32 ... L-C43), the figure claims (L-F-*), and the exact float64 properties of the spec's §4.1 under ids
+``L-E-*`` (not spec ids; each names the spec id it supports).
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
 
-from models import li2024 as m
-from models import li2024_baselines as bl
-from theorems.core import Assumption, CheckContext, Claim, ConfigError, Cost, Kind, Outcome, Param, Provenance, curve
+from models import li2024_baselines as bl  # the classical classifiers: the reference side of L-F-CLASSIC
+from models.li2024 import LiConfig as _ReferenceConfig  # its field defaults only (a table of constants)
+from theorems.core import (Assumption, AssumptionNotMet, CheckContext, Claim, ConfigError, Control, Cost, Kind,
+                           Outcome, Param, Provenance, curve)
 from theorems.registry import register
 from theorems.tolerances import (
     binomial_acceptance,
-    clopper_pearson,
-    fit_slope,
+    binomial_verdict,
     identity_tolerance,
     max_abs_error,
-    normal_quantile,
-    t_lower_mean,
-    t_upper_mean,
+    mean_verdict,
 )
 
+if TYPE_CHECKING:  # annotations only
+    from models import li2024 as m
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+POWER = 0.9  # 1 - beta of every statistical / trained decision: its resolution is stated at this power
 PAPER = "li2024"
 F64 = torch.float64
 FFR = 1e-3  # false-fail rate of every statistical claim, split (Bonferroni) over its parts, seeds and grid points
@@ -82,8 +88,8 @@ _RUN_PARAMS = (
     Param("dtype", str, choices=("float32", "float64"), doc="training and evaluation dtype"),
 )
 WORLD_PARAMS = tuple(_FIELD_PARAMS.values()) + _RUN_PARAMS
-WORLD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(m.LiConfig)}
-WORLD_DEFAULTS |= {"n_seeds": 3, "train_seed": 0, "n_test": 2000, "dtype": "float32"}
+WORLD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(_ReferenceConfig)}
+WORLD_DEFAULTS |= {"n_seeds": 8, "train_seed": 0, "n_test": 2000, "dtype": "float32"}
 # Fields read only at evaluation: they do not change the trained model (and so are not part of the cache key).
 EVAL_FIELDS = ("alpha_test", "l_test", "test_sampling", "test_both_patterns", "M1_ood", "S1", "s1_definition",
                "s1_spread", "prune_norm")
@@ -107,14 +113,15 @@ def _p(name: str, typ: type, doc: str, **kw) -> Param:
 class World:
     """One batch of S independently trained models (patterns, tasks, init, SGD batches differ per seed)."""
 
-    cfg: m.LiConfig
+    impl: Any  # the implementation that trained it (theorems.impl.Impl)
+    cfg: Any  # impl.LiConfig
     idr: torch.Tensor  # (S, M1, d_X) float64
     idi: torch.Tensor  # (S, M2, d_X)
     rotation: torch.Tensor  # (S, M2, M2): ODI = rotation of the IDI basis
     train_tasks: torch.Tensor
     test_tasks: torch.Tensor  # T \ T_tr (all tasks when T_tr = T)
-    result: m.TrainResult
-    snapshots: list[tuple[int, m.Params]]
+    result: Any  # TrainResult(params, init, loss)
+    snapshots: list
 
     @property
     def params(self) -> m.Params:
@@ -125,182 +132,281 @@ class World:
         return self.result.init
 
     def id_domain(self) -> m.Domain:
-        return m.Domain(self.idr, self.idi, self.test_tasks)
+        return self.impl.Domain(self.idr, self.idi, self.test_tasks)
 
-    def ood_domain(self, ecfg: m.LiConfig, S1: float) -> m.Domain:
-        return m.ood_domain(ecfg, self.idr, self.idi, self.rotation, S1)
+    def ood_domain(self, ecfg, S1: float) -> m.Domain:
+        return self.impl.ood_domain(ecfg, self.idr, self.idi, self.rotation, S1)
 
 
-def _train_config(cfg: dict) -> m.LiConfig:
+def _train_config(cfg: dict, impl) -> m.LiConfig:
     """The config with the evaluation-only fields at their defaults: the cache key of a training."""
     defaults = {k: WORLD_DEFAULTS[k] for k in EVAL_FIELDS}
-    return m.LiConfig.from_mapping(cfg, **defaults)
+    return impl.LiConfig.from_mapping(cfg, **defaults)
 
 
 # Claims that share a cached training name it (Claim.shares): under xdist they run on one worker, which trains once.
 SHARES_WORLD = "li2024: the default-config trained world"
 SHARES_GPT = "li2024: the trained 3-layer GPT-2 world"
 
+# Per-process caches of trained models. The key starts with impl.key: a mutant never reuses the reference's training.
+_CACHE: dict[tuple, Any] = {}
+_CACHE_MAX = 16
 
-@functools.lru_cache(maxsize=12)
-def _world(lcfg: m.LiConfig, dtype: str, n_seeds: int, train_seed: int, device: str, labels: str) -> World:
+
+def _cached(key: tuple, build: Callable[[], Any]) -> Any:
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = build()
+    return _CACHE[key]
+
+
+def random_rotation(S: int, n: int, gen: torch.Generator, dtype=torch.float64) -> torch.Tensor:
+    """Haar-random orthogonal matrices (S, n, n): the check's own construction of the OOD irrelevant patterns."""
+    Q, R = torch.linalg.qr(torch.randn(S, n, n, generator=gen, dtype=dtype, device=gen.device))
+    return Q * torch.sign(torch.diagonal(R, dim1=-2, dim2=-1)).unsqueeze(-2)
+
+
+def _train_world(impl, lcfg, dtype: str, n_seeds: int, train_seed: int, device: str) -> World:
     ctx = CheckContext(torch.device(device), train_seed)
     S = n_seeds
-    idr, idi = m.orthonormal_patterns(lcfg, S, ctx.generator(1))
-    rotation = m.random_rotation(S, lcfg.M2, ctx.generator(4))
-    tr = m.train_tasks(lcfg.M1, lcfg.n_task_families, lcfg.task_cover, device=ctx.device)
-    held = m.heldout_tasks(lcfg.M1, tr)
-    test = held if len(held) else m.all_tasks(lcfg.M1, ctx.device)
-    p0 = m.init_params(lcfg, S, ctx.generator(2), dtype=m.DTYPES[dtype])
-    snaps: list[tuple[int, m.Params]] = []
+    idr, idi = impl.orthonormal_patterns(lcfg, S, ctx.generator(1))
+    rotation = random_rotation(S, lcfg.M2, ctx.generator(4))
+    tr = impl.train_tasks(lcfg.M1, lcfg.n_task_families, lcfg.task_cover, device=ctx.device)
+    held = impl.heldout_tasks(lcfg.M1, tr)
+    test = held if len(held) else impl.all_tasks(lcfg.M1, ctx.device)
+    p0 = impl.init_params(lcfg, S, ctx.generator(2), dtype=DTYPES[dtype])
+    snaps: list = []
     every = max(1, lcfg.steps // 40)
-    res = m.train_sgd(lcfg, p0, m.Domain(idr, idi, tr), ctx.generator(3), labels=labels,
-                      monitor=lambda t, p: snaps.append((t, p.detach())), record_every=every)
-    return World(lcfg, idr, idi, rotation, tr, test, res, snaps)
+    res = impl.train_sgd(lcfg, p0, impl.Domain(idr, idi, tr), ctx.generator(3),
+                         monitor=lambda t, p: snaps.append((t, p.detach())), record_every=every)
+    return World(impl, lcfg, idr, idi, rotation, tr, test, res, snaps)
 
 
-def world(cfg: dict, ctx: CheckContext, labels: str = "task", **overrides: Any) -> World:
-    """The trained models for this config on ctx's device (cached: the claims of one run share them)."""
-    lcfg = _train_config(cfg).replace(**overrides)
-    return _world(lcfg, cfg["dtype"], cfg["n_seeds"], cfg["train_seed"], str(ctx.device), labels)
+def world(cfg: dict, ctx: CheckContext, **overrides: Any) -> World:
+    """The trained models of ctx.impl for this config on ctx's device (cached: the claims of one run share them)."""
+    impl = ctx.impl
+    lcfg = _train_config(cfg, impl).replace(**overrides)
+    key = ("world", impl.key, repr(lcfg), cfg["dtype"], cfg["n_seeds"], cfg["train_seed"], str(ctx.device))
+    return _cached(key, lambda: _train_world(impl, lcfg, cfg["dtype"], cfg["n_seeds"], cfg["train_seed"],
+                                             str(ctx.device)))
 
 
-def _eval_cfg(cfg: dict) -> m.LiConfig:
-    return m.LiConfig.from_mapping(cfg)
+def _eval_cfg(cfg: dict, ctx: CheckContext):
+    return ctx.impl.LiConfig.from_mapping(cfg)
 
 
 def id_prompts(w: World, cfg: dict, ctx: CheckContext, *, offset: int = 10, **kw) -> m.Prompts:
     """Test prompts from the held-out in-domain tasks T \\ T_tr (evaluation randomness from the run seed)."""
     n = kw.pop("n", cfg["n_test"])
-    return m.make_test_prompts(_eval_cfg(cfg), w.id_domain(), n, ctx.generator(offset), dtype=m.DTYPES[cfg["dtype"]],
-                               **kw)
+    return ctx.impl.make_test_prompts(_eval_cfg(cfg, ctx), w.id_domain(), n, ctx.generator(offset),
+                                      dtype=DTYPES[cfg["dtype"]], **kw)
 
 
 def ood_prompts(w: World, cfg: dict, ctx: CheckContext, S1: float, *, offset: int = 11, **kw) -> m.Prompts:
     """OOD test prompts. The same ``offset`` draws the same tasks, kappas, IDI indices and labels for every S1
     (common random numbers), so differences across S1 are paired."""
-    ecfg = _eval_cfg(cfg)
+    ecfg = _eval_cfg(cfg, ctx)
     n = kw.pop("n", cfg["n_test"])
-    return m.make_test_prompts(ecfg, w.ood_domain(ecfg, S1), n, ctx.generator(offset), dtype=m.DTYPES[cfg["dtype"]],
-                               **kw)
+    return ctx.impl.make_test_prompts(ecfg, w.ood_domain(ecfg, S1), n, ctx.generator(offset),
+                                      dtype=DTYPES[cfg["dtype"]], **kw)
+
+
+# ---------------------------------------------------------------------------------------------------- measurements
+# The claims' own instruments: definitions of the spec, computed here, never through the implementation under test.
+def zero_one(Fv: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """1{z F <= 0}: the classification error (a tie F = 0 counts as an error)."""
+    return (z * Fv <= 0).to(Fv.dtype)
+
+
+def hinge_loss(Fv: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """max(0, 1 - z F): the paper's generalisation measure (the reference definition)."""
+    return torch.clamp(1 - z * Fv, min=0)
+
+
+def hinge_subgradient(Fv: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """d ell / d F = -z 1{z F < 1} (the subgradient autograd takes; 0 at the kink zF = 1)."""
+    return -z * (z * Fv < 1).to(Fv.dtype)
+
+
+def n_same_pattern(alpha_test: float, l: int) -> int:
+    """ceil(alpha' l / 2): the guaranteed number of contexts sharing the query's pattern in a test prompt."""
+    return min(l, math.ceil(alpha_test * l / 2 - 1e-12))
+
+
+def coverage_counts(tasks: torch.Tensor, M: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each pattern j: #{tasks with a = j} and #{tasks with b = j}."""
+    return torch.bincount(tasks[:, 0], minlength=M), torch.bincount(tasks[:, 1], minlength=M)
+
+
+def same_pattern_mass(attn: torch.Tensor, prompts) -> torch.Tensor:
+    """(S, n): sum of attention over the contexts whose relevant pattern equals the query's."""
+    same = prompts.pattern[..., :-1] == prompts.pattern[..., -1:]
+    return (attn * same.to(attn.dtype)).sum(-1)
+
+
+def neuron_parts(p, d_X: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows r_i of W_O W_V split into the feature part (S, m, d_X) and the label part (S, m, d_Y)."""
+    r = p.W_O @ p.W_V
+    return r[..., :d_X], r[..., d_X:]
+
+
+def cosine(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Cosine along the last dim (0 where a vector is zero)."""
+    return (u * v).sum(-1) / (u.norm(dim=-1) * v.norm(dim=-1)).clamp_min(torch.finfo(u.dtype).tiny)
+
+
+def qk_pattern_fractions(p, prompts, rel: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Norms of W_Q p_query and W_K p_i (S, n) and |component along the row's own pattern direction|.
+
+    m_a = d, so W_Q p lives in token space; the pattern direction of row i is (mu_{pattern_i} / ||mu||, 0)."""
+    S, n, L1, d = prompts.P.shape
+    s_idx = torch.arange(S, device=rel.device).view(S, 1, 1)
+    mu = rel.to(prompts.P.dtype)[s_idx, prompts.pattern]  # (S, n, l+1, d_X)
+    dirs = torch.cat([mu, torch.zeros(S, n, L1, d - mu.shape[-1], dtype=mu.dtype, device=mu.device)], -1)
+    dirs = dirs / dirs.norm(dim=-1, keepdim=True)
+    wq = prompts.P[..., -1, :] @ p.W_Q.transpose(-1, -2)  # (S, n, d)
+    wk = (prompts.P[..., :-1, :].reshape(S, -1, d) @ p.W_K.transpose(-1, -2)).view(S, n, L1 - 1, d)
+    q_par = (wq * dirs[..., -1, :]).sum(-1).abs()
+    k_par = (wk * dirs[..., :-1, :]).sum(-1).abs()
+    return {"q_norm": wq.norm(dim=-1), "q_pattern": q_par, "k_norm": wk.norm(dim=-1).mean(-1),
+            "k_pattern": k_par.mean(-1)}
+
+
+def two_means_1d(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Exact 2-means of each row of ``x`` (S, m) (the best split of the sorted values): (low mask, low mean,
+    high mean)."""
+    xs, order = torch.sort(x, dim=-1)
+    S, mm = xs.shape
+    c, c2 = torch.cumsum(xs, -1), torch.cumsum(xs * xs, -1)
+    k = torch.arange(1, mm, device=x.device, dtype=x.dtype)  # low group = first k
+    sse_lo = c2[:, :-1] - c[:, :-1] ** 2 / k
+    sse_hi = (c2[:, -1:] - c2[:, :-1]) - (c[:, -1:] - c[:, :-1]) ** 2 / (mm - k)
+    best = torch.argmin(sse_lo + sse_hi, dim=-1)
+    n_lo = best + 1
+    low_sorted = torch.arange(mm, device=x.device).expand(S, mm) < n_lo.unsqueeze(-1)
+    low = torch.zeros_like(low_sorted).scatter(1, order, low_sorted)
+    c_lo = c.gather(1, best.unsqueeze(-1)).squeeze(-1)
+    return low, c_lo / n_lo, (c[:, -1] - c_lo) / (mm - n_lo)
+
+
+def steps_to_reach(loss: torch.Tensor, threshold: float, window: int) -> torch.Tensor:
+    """(S,) first step at which the running mean of the training hinge over ``window`` steps is <= threshold;
+    +inf where it never is."""
+    S, T = loss.shape
+    if T < window:
+        return torch.full((S,), math.inf)
+    hit = loss.unfold(-1, window, 1).mean(-1) <= threshold
+    return torch.where(hit.any(-1), hit.float().argmax(-1).double() + window,
+                       torch.tensor(math.inf, dtype=torch.float64)).cpu()
 
 
 # ---------------------------------------------------------------------------------------------------- statistics
-def _np(x: torch.Tensor) -> np.ndarray:
-    return x.detach().double().cpu().numpy()
+# Every statistical decision goes through theorems/tolerances.py (mean_verdict / binomial_verdict): violated when the
+# confidence limit is beyond the bound at the stated rate, held when the other limit is within the bound plus the
+# stated resolution, else inconclusive. The rows of a (K, n) sample are decided separately at rate/K (Bonferroni)
+# and the worst row is the headline.
+RES_RATE = 0.02  # resolution of decisions on error rates, fractions and attention masses
+RES_LOSS = 0.02  # resolution of decisions on mean hinge / margin costs
 
 
-def _means_bound(x: torch.Tensor, bound: float, rate: float, side: str, binary: bool = False,
-                 labels: list[str] | None = None, strict: bool = False) -> Outcome:
-    """Each row of ``x`` (K, n) is a sample whose mean should be <= (side "at_most") or >= ("at_least") ``bound``.
+def _combine_rows(outs: dict[str, Outcome], rate: float) -> Outcome:
+    verdicts = [o.holds for o in outs.values()]
+    holds = False if False in verdicts else (None if None in verdicts else True)
+    # the headline: a violated row if any, else the row with the least room
+    pool = {k: o for k, o in outs.items() if o.holds is False} or outs
+    name = min(pool, key=lambda k: pool[k].margin)
+    w = pool[name]
+    details = dict(w.details)
+    details["rule"] = f"{w.details['rule']}; each of {len(outs)} rows at rate {rate:.3g} (Bonferroni), worst: {name}"
+    details["rows"] = {k: {"estimate": o.details.get("estimate"), "lower": o.details.get("lower"),
+                           "upper": o.details.get("upper"), "holds": o.holds} for k, o in outs.items()}
+    return Outcome(w.measured, w.bound, w.margin, holds, details=details)
 
-    A row fails only when its one-sided confidence limit at rate/K (Bonferroni over the rows) is on the wrong side:
-    exact Clopper-Pearson for 0/1 samples, Student t otherwise (asymptotic, n >= 100). So the false-fail rate is at
-    most ``rate`` when every true mean satisfies the bound. Reports the worst row: measured = its mean,
-    bound = the claimed bound moved by the row's confidence allowance.
 
-    ``strict`` (a strict "> bound" claim, side "at_least"): a row holds only if its *lower* limit is above the bound,
-    i.e. the data show the effect; the false-fail rate is then ``rate`` only for effects well above the limit's
-    half-width (the tolerance texts say by how much).
-    """
-    x = x.reshape(-1, x.shape[-1])
+def rows_verdict(x, bound: float, side: str, rate: float, *, binary: bool = False, labels: list[str] | None = None,
+                 resolution: float = RES_RATE, what: str = "mean", unit: str = "prompts") -> Outcome:
+    """Each row of ``x`` (K, n): its mean <= bound (side "at_most") or >= bound ("at_least"); binomial
+    (Clopper-Pearson) for 0/1 samples, Student t otherwise."""
+    x = torch.as_tensor(x).double().reshape(-1, torch.as_tensor(x).shape[-1]).cpu()
     K, n = x.shape
     r = rate / K
-    means = x.double().mean(-1).cpu().tolist()
-    limits = []
-    use_lower = side == "at_most" or strict
-    for row, mu in zip(_np(x), means):
+    outs = {}
+    for i, row in enumerate(x):
+        name = labels[i] if labels else f"row {i}"
         if binary:
-            k = int(round(row.sum()))
-            lo, hi = clopper_pearson(k, n, 2 * r)  # one-sided r on each side
-            limits.append(lo if use_lower else hi)
-        elif np.ptp(row) == 0:
-            limits.append(mu)
+            outs[name] = binomial_verdict(int(round(float(row.sum()))), n, bound, side, rate=r, power=POWER,
+                                          resolution=resolution, what=what, unit=unit)
         else:
-            limits.append(t_lower_mean(row, r) if use_lower else t_upper_mean(row, r))
-    gaps = [(lim - bound) if side == "at_most" else (bound - lim) for lim in limits]
-    i = int(np.argmax(gaps))
-    allowance = abs(means[i] - limits[i])
-    details = {"means": means, "confidence_limits": limits, "rate_per_row": r, "worst_row": labels[i] if labels else i}
-    if side == "at_most":
-        return Outcome.at_most(means[i], bound + allowance, details=details)
-    if strict:  # holds only if the lower limit is strictly above the bound
-        margin = limits[i] - bound
-        return Outcome(means[i], bound + allowance, margin, bool(margin > 0), details=details)
-    return Outcome.at_least(means[i], bound - allowance, details=details)
+            outs[name] = mean_verdict(row.numpy(), bound, side, rate=r, power=POWER, resolution=resolution,
+                                      what=what, unit=unit)
+    return _combine_rows(outs, r)
 
 
 def at_most(x, bound, rate, **kw) -> Outcome:
-    return _means_bound(x, bound, rate, "at_most", **kw)
+    return rows_verdict(x, bound, "at_most", rate, **kw)
 
 
 def at_least(x, bound, rate, **kw) -> Outcome:
-    return _means_bound(x, bound, rate, "at_least", **kw)
+    return rows_verdict(x, bound, "at_least", rate, **kw)
 
 
-def exceeds(x, bound, rate, **kw) -> Outcome:
-    """Strictly greater: every row's lower confidence limit is above ``bound``."""
-    return _means_bound(x, bound, rate, "at_least", strict=True, **kw)
+def effect_verdict(x, effect: float, rate: float, **kw) -> Outcome:
+    """A strict effect ("> 0") stated with its size: each row's mean >= ``effect`` (violated when the upper limit is
+    below it, held when the lower limit is >= effect - resolution; the resolution must be < effect so that held
+    means the effect is significantly positive)."""
+    kw.setdefault("resolution", effect / 2)
+    assert kw["resolution"] < effect, "held must exclude a zero effect"
+    return rows_verdict(x, effect, "at_least", rate, **kw)
 
 
-def difference_at_least(x: torch.Tensor, y: torch.Tensor, bound: float, rate: float,
-                        labels: list[str] | None = None) -> Outcome:
-    """mean(x_k) - mean(y_k) >= bound for independent samples x_k, y_k (rows of (K, n) tensors): fails only if a
-    row's one-sided upper limit (normal, combined standard error sqrt(var_x/n_x + var_y/n_y), rate/K) is below."""
-    x, y = x.double().reshape(-1, x.shape[-1]), y.double().reshape(-1, y.shape[-1])
-    K = x.shape[0]
-    z = float(normal_quantile(2 * rate / K))  # one-sided rate/K
-    diff = x.mean(-1) - y.mean(-1)
-    se = (x.var(-1) / x.shape[-1] + y.var(-1) / y.shape[-1]).sqrt()
-    upper = diff + z * se
-    i = int(torch.argmin(upper - bound))
-    return Outcome.at_least(float(diff[i]), bound - z * float(se[i]), details={
-        "worst_row": labels[i] if labels else i, "differences": diff.tolist(), "rate_per_row": rate / K})
+def slope_verdict(x, y, bound: float, side: str, rate: float, *, resolution: float, seeds: int = 1,
+                  what: str = "slope") -> Outcome:
+    """Least-squares slope of y on x (a fixed effect per seed when ``seeds`` > 1: points ordered seed-fastest, point
+    i belongs to seed i % seeds), decided like mean_verdict: one-sided Student t limits at ``rate`` with n - seeds - 1
+    degrees of freedom; violated when the limit on the wrong side is beyond ``bound``, held when the other limit is
+    within bound +- resolution. (A slope verdict the shared statistics module does not have yet.)"""
+    from scipy import stats as st
 
-
-def fraction_at_least(hits: torch.Tensor, frac: float, rate: float) -> Outcome:
-    """A population fraction >= ``frac`` from 0/1 hits pooled over seeds: fails only if the one-sided upper
-    Clopper-Pearson limit at ``rate`` is below ``frac``."""
-    hits = hits.reshape(-1)
-    n, k = hits.numel(), int(hits.sum())
-    hi = clopper_pearson(k, n, 2 * rate)[1]
-    return Outcome.at_least(k / n, frac - (hi - k / n), details={"hits": k, "n": n, "upper_limit": hi})
-
-
-def slope_excludes_zero(x: list[float], y: list[float], rate: float, positive: bool = True) -> Outcome:
-    """Least-squares slope of y on x with its two-sided t interval at ``rate``: the interval must exclude 0 on the
-    claimed side (so a false fail needs the fit to miss by more than its confidence band)."""
-    fit = fit_slope(x, y, log=False)
-    lo, hi = fit.ci(rate, len(x))
-    half = (hi - lo) / 2
-    details = {"slope": fit.slope, "ci": [lo, hi], "stderr": fit.stderr, "r2": fit.r2, "n_points": len(x)}
-    margin = lo if positive else -hi  # the interval must exclude 0 strictly
-    return Outcome(fit.slope, half if positive else -half, margin, bool(margin > 0), details=details)
-
-
-def within_seed_slope(x: list[float], y: list[float], S: int, rate: float) -> tuple[float, tuple[float, float]]:
-    """Least-squares slope of y on x with a fixed effect per seed (points ordered seed-fastest: point i belongs to
-    seed i % S), and its two-sided t interval at ``rate`` (n - S - 1 degrees of freedom). The seeds are shared
-    across the x grid (same patterns, init and batch stream), so removing their offsets leaves the x effect."""
     x, y = np.asarray(x, float), np.asarray(y, float)
-    seed = np.arange(len(x)) % S
+    seed = np.arange(len(x)) % seeds
     xc, yc = x.copy(), y.copy()
-    for s in range(S):
+    for s in range(seeds):
         xc[seed == s] -= x[seed == s].mean()
         yc[seed == s] -= y[seed == s].mean()
-    sxx = float((xc**2).sum())
-    slope = float((xc * yc).sum() / sxx)
-    dof = len(x) - S - 1
-    resid = yc - slope * xc
-    stderr = math.sqrt(float((resid**2).sum()) / dof / sxx) if dof > 0 else math.inf
-    half = float(_t_quantile(rate / 2, dof)) * stderr if dof > 0 else math.inf
-    return slope, (slope - half, slope + half)
+    sxx = float((xc ** 2).sum())
+    slope = float((xc * yc).sum() / sxx) if sxx > 0 else math.nan
+    dof = len(x) - seeds - 1
+    if dof < 1 or not math.isfinite(slope):
+        lower, upper, se = -math.inf, math.inf, math.inf
+    else:
+        resid = yc - slope * xc
+        se = math.sqrt(float((resid ** 2).sum()) / dof / sxx)
+        half = float(st.t.isf(rate, dof)) * se
+        lower, upper = slope - half, slope + half
+    conf = f"{100 * (1 - rate):.6g}%"
+    if side == "at_most":
+        violated, held = lower > bound, upper <= bound + resolution
+        margin = bound + resolution - upper if not violated else bound - lower
+        rule = (f"{what}: violated if the lower {conf} t limit > {bound:.4g}; held if the upper limit <= {bound:.4g} "
+                f"+ resolution {resolution:.3g}; else inconclusive ({len(x)} points, {dof} dof)")
+    else:
+        violated, held = upper < bound, lower >= bound - resolution
+        margin = lower - (bound - resolution) if not violated else upper - bound
+        rule = (f"{what}: violated if the upper {conf} t limit < {bound:.4g}; held if the lower limit >= {bound:.4g} "
+                f"- resolution {resolution:.3g}; else inconclusive ({len(x)} points, {dof} dof)")
+    verdict = False if violated else (True if held else None)
+    return Outcome(slope, bound, float(margin) if math.isfinite(margin) else -math.inf if violated else 0.0, verdict,
+                   details={"rule": rule, "estimate": slope, "lower": lower, "upper": upper, "stderr": se,
+                            "false_fail_rate": rate, "power": POWER, "resolution": resolution})
 
 
-def _t_quantile(upper_tail: float, dof: int) -> float:
-    from scipy import stats
-
-    return float(stats.t.isf(upper_tail, dof))
+def fraction_at_least(hits: torch.Tensor, frac: float, rate: float, resolution: float = RES_RATE,
+                      what: str = "fraction") -> Outcome:
+    """A population fraction >= ``frac`` from 0/1 hits (neurons pooled over seeds: i.i.d. at init)."""
+    hits = hits.reshape(-1)
+    return binomial_verdict(int(hits.sum()), hits.numel(), frac, "at_least", rate=rate, power=POWER,
+                            resolution=resolution, what=what, unit="neurons")
 
 
 def per_seed(values, bound: float, side: str, what: str) -> Outcome:
@@ -308,7 +414,8 @@ def per_seed(values, bound: float, side: str, what: str) -> Outcome:
     v = [float(x) for x in torch.as_tensor(values).reshape(-1).tolist()]
     worst = max(v) if side == "at_most" else min(v)
     out = (Outcome.at_most if side == "at_most" else Outcome.at_least)(worst, bound)
-    out.details = {"per_seed": v, "what": what}
+    out.details = {"per_seed": v, "what": what,
+                   "rule": f"{what}: every trained seed {'<=' if side == 'at_most' else '>='} {bound:.4g} (exact)"}
     return out
 
 
@@ -323,13 +430,15 @@ def combine(parts: dict[str, Outcome], cfg: dict | None = None, **kw: Any) -> Ou
 
 
 # ---------------------------------------------------------------------------------------------------- L-C32
-def check_c32(cfg: dict, ctx: CheckContext, cover: str = "cyclic") -> Outcome:
+def check_c32(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
     M1, n = cfg["M1"], cfg["n_task_families"]
     if n > M1 - 1:
         raise ConfigError("n_task_families", f"at most M1 - 1 = {M1 - 1} cyclic shifts exist, got {n}")
-    tr = m.train_tasks(M1, n, cover)
-    held = m.heldout_tasks(M1, tr)
-    as_pos, as_neg = m.coverage_counts(tr, M1)
+    tr = impl.train_tasks(M1, n, "cyclic")
+    held = impl.heldout_tasks(M1, tr)
+    held_ref = {(a, b) for a in range(M1) for b in range(M1) if a != b} - {tuple(t) for t in tr.tolist()}
+    as_pos, as_neg = coverage_counts(tr, M1)
     pairs = {tuple(t) for t in tr.tolist()}
     parts = {
         "every pattern is +1 and -1 equally often": Outcome.at_most(float((as_pos - as_neg).abs().max()), 0.0),
@@ -337,13 +446,15 @@ def check_c32(cfg: dict, ctx: CheckContext, cover: str = "cyclic") -> Outcome:
         "|T_tr| >= M1": Outcome.at_least(len(pairs), M1),
         "distinct valid tasks": Outcome.at_most(float(len(tr) - len(pairs) + int((tr[:, 0] == tr[:, 1]).sum())), 0.0),
         "T_tr and T \\ T_tr partition T": Outcome.at_most(abs(len(pairs) + len(held) - M1 * (M1 - 1)), 0.0),
+        "held-out tasks = T \\ T_tr (explicit set)": Outcome.at_most(
+            float(len(held_ref ^ {tuple(t) for t in held.tolist()}) + len(held) - len(held_ref)), 0.0),
     }
     return Outcome.all_of(parts, details={"|T_tr|": len(tr), "fraction |T_tr|/|T|": len(tr) / (M1 * (M1 - 1)),
                                           "slide's sufficient fraction (M1-1)^-1/2": (M1 - 1) ** -0.5})
 
 
 register(Claim(
-    id="L-C32", paper=PAPER, reference="Condition 3.2",
+    id="L-C32", control=Control("L-M24", {}, 0), paper=PAPER, reference="Condition 3.2",
     title="Training tasks uniformly cover all IDR patterns and labels (the project's T_tr generator)",
     statement=r"\forall j\in[M_1]:\ \#\{(a,b)\in\mathcal T_{tr}: a=j\} = \#\{(a,b)\in\mathcal T_{tr}: b=j\} "
               r"= |\mathcal T_{tr}|/M_1,\quad |\mathcal T_{tr}| \ge M_1",
@@ -357,11 +468,11 @@ register(Claim(
 
 
 # ---------------------------------------------------------------------------------------------------- L-T33
-def check_t33(cfg: dict, ctx: CheckContext, labels: str = "task") -> Outcome:
-    w = world(cfg, ctx, labels)
+def check_t33(cfg: dict, ctx: CheckContext) -> Outcome:
+    w = world(cfg, ctx)
     pr = id_prompts(w, cfg, ctx)
-    f = m.forward(w.params, pr.P)
-    err, h = m.zero_one(f.F, pr.z), m.hinge(f.F, pr.z)
+    f = ctx.impl.forward(w.params, pr.P)
+    err, h = zero_one(f.F, pr.z), hinge_loss(f.F, pr.z)
     parts = {
         "held-out 0-1 error": at_most(err, cfg["err_max"], FFR / 2, binary=True),
         "held-out hinge": at_most(h, cfg["hinge_max"], FFR / 2),
@@ -372,7 +483,7 @@ def check_t33(cfg: dict, ctx: CheckContext, labels: str = "task") -> Outcome:
 
 
 register(Claim(
-    id="L-T33", shares=SHARES_WORLD, paper=PAPER, reference="Theorem 3.3",
+    id="L-T33", control=Control("L-M32", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Theorem 3.3",
     title="In-domain generalisation to unseen tasks after training on a small fraction of tasks",
     statement=r"\text{after } T \text{ SGD steps on } \mathcal T_{tr}\ (|\mathcal T_{tr}|=M_1):\ "
               r"\mathbb E_{f\in\mathcal T\setminus\mathcal T_{tr}}\big[\mathbb 1\{zF\le 0\}\big]\le \epsilon_{01},\ "
@@ -397,9 +508,9 @@ def check_t34(cfg: dict, ctx: CheckContext) -> Outcome:
     errs, hinges = [], []
     for s1 in grid:
         pr = ood_prompts(w, cfg, ctx, s1)
-        Fv = m.forward(w.params, pr.P).F
-        errs.append(m.zero_one(Fv, pr.z))
-        hinges.append(m.hinge(Fv, pr.z))
+        Fv = ctx.impl.forward(w.params, pr.P).F
+        errs.append(zero_one(Fv, pr.z))
+        hinges.append(hinge_loss(Fv, pr.z))
     E, H = torch.stack(errs), torch.stack(hinges)  # (G, S, n)
     i_s1, i_bad = grid.index(cfg["S1"]), grid.index(cfg["s1_bad"])
     pair_labels = [f"S1 {a:g} -> {b:g}, seed {s}" for a, b in zip(grid, grid[1:]) for s in range(E.shape[1])]
@@ -420,7 +531,7 @@ def check_t34(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-T34", shares=SHARES_WORLD, paper=PAPER, reference="Theorem 3.4",
+    id="L-T34", control=Control("L-M27", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Theorem 3.4",
     title="Out-of-domain generalisation when ODR patterns have coefficient sum S1 >= 1 (weaker form: monotone in S1)",
     statement=r"\mu'_j=\sum_i k_{j,i}\mu_i,\ S_1=\min_j\textstyle\sum_i k_{j,i}:\ \text{OOD error and hinge are "
               r"non-increasing in } S_1;\ \Pr[zF\le0]\le\epsilon \text{ at } S_1\ (\ge 1),\ "
@@ -446,9 +557,9 @@ register(Claim(
 
 
 # ---------------------------------------------------------------------------------------------------- pruning sweep
-def _order(p: m.Params, method: str, gen: torch.Generator, norm: str) -> torch.Tensor:
+def _order(impl, p: m.Params, method: str, gen: torch.Generator, norm: str) -> torch.Tensor:
     """(S, m) neurons in pruning order (the first k are pruned at count k)."""
-    return m.pruning_indices(p, 1.0, method, gen, norm)
+    return impl.pruning_indices(p, 1.0, method, gen, norm)
 
 
 def _keep_first(order: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
@@ -460,6 +571,7 @@ def _keep_first(order: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Sweep:
+    impl: Any
     prompts: m.Prompts
     fwd: m.Forward
     norms: torch.Tensor  # (S, m)
@@ -468,40 +580,42 @@ class Sweep:
     hi_mean: torch.Tensor
 
     def outputs(self, p: m.Params, keep: torch.Tensor) -> torch.Tensor:
-        return m.output(self.fwd.pre, p.a, keep)
+        return self.impl.output(self.fwd.pre, p.a, keep)
 
 
 def _sweep(w: World, cfg: dict, ctx: CheckContext, alpha_test: float | None = None) -> Sweep:
+    impl = ctx.impl
     kw = {} if alpha_test is None else {"alpha": alpha_test}
     if cfg["prune_domain"] == "ood":
         pr = ood_prompts(w, cfg, ctx, cfg["S1"], **kw)
     else:
         pr = id_prompts(w, cfg, ctx, **kw)
-    fwd = m.forward(w.params, pr.P)
-    norms = m.neuron_norms(w.params, cfg["prune_norm"]).double()
-    low, lo, hi = m.two_means_1d(norms)
-    return Sweep(pr, fwd, norms, low, lo, hi)
+    fwd = impl.forward(w.params, pr.P)
+    norms = impl.neuron_norms(w.params, cfg["prune_norm"]).double()
+    low, lo, hi = two_means_1d(norms)
+    return Sweep(ctx.impl, pr, fwd, norms, low, lo, hi)
 
 
 def _hinge_after(sw: Sweep, p: m.Params, keep: torch.Tensor) -> torch.Tensor:
-    return m.hinge(sw.outputs(p, keep), sw.prompts.z)
+    return hinge_loss(sw.outputs(p, keep), sw.prompts.z)
 
 
-def _rate_curves(sw: Sweep, p: m.Params, magnitude: str, gen: torch.Generator, n_draws: int, norm: str):
+def _rate_curves(sw: Sweep, p: m.Params, gen: torch.Generator, n_draws: int, norm: str):
+    impl = sw.impl
     """Mean hinge and 0-1 error per seed at every rate, for magnitude / random (mean of draws) / largest pruning."""
     S, mm = p.a.shape
     z = sw.prompts.z
     out = {"hinge": {}, "error": {}, "random_draws": {}}
-    for name, method in (("magnitude", magnitude), ("random", "random"), ("largest", "largest")):
+    for name, method in (("magnitude", "magnitude"), ("random", "random"), ("largest", "largest")):
         hs, es, draws = [], [], []
         for R in (0.0,) + PRUNE_RATES:
             reps = n_draws if method == "random" else 1
             hh, ee = [], []
             for _ in range(reps):
-                keep = m.keep_mask(S, mm, m.pruning_indices(p, R, method, gen, norm), device=p.a.device)
+                keep = impl.keep_mask(S, mm, impl.pruning_indices(p, R, method, gen, norm), device=p.a.device)
                 Fv = sw.outputs(p, keep)
-                hh.append(m.hinge(Fv, z).double().mean(-1))
-                ee.append(m.zero_one(Fv, z).double().mean(-1))
+                hh.append(hinge_loss(Fv, z).double().mean(-1))
+                ee.append(zero_one(Fv, z).double().mean(-1))
             hs.append(torch.stack(hh).mean(0))
             es.append(torch.stack(ee).mean(0))
             draws.append(torch.stack(hh))  # (reps, S)
@@ -533,9 +647,13 @@ PRUNE_PARAMS = (
     _p("ratio_max", float, "low/high 2-means mean-norm ratio (spec ST9: 0.5)", gt=0, max=1),
     _p("n_random_draws", int, "random pruning subsets per rate", min=2, max=256),
     _p("bound_subscript", str, "M in the paper's O(eps + M^-1/2) pruning bound (unresolved)", choices=("M1", "M2")),
+    _p("slope_min", float, "least slope in R of the cost of pruning the largest neurons (calibration ~1)", gt=0,
+       max=10),
+    _p("effect_min", float, "least hinge effect a strict '> 0' part must show (resolution: half of it)", gt=0, max=1),
 )
 PRUNE_DEFAULTS = {"prune_domain": "ood", "prune_slack": 0.02, "min_small": 3, "max_small_frac": 0.4,
-                  "ratio_max": 0.5, "n_random_draws": 8, "bound_subscript": "M1"}
+                  "ratio_max": 0.5, "n_random_draws": 8, "bound_subscript": "M1",
+                  "slope_min": 0.2, "effect_min": 0.01}
 
 
 def _random_vs_magnitude(rc: dict, rate: float) -> Outcome:
@@ -548,36 +666,41 @@ def _random_vs_magnitude(rc: dict, rate: float) -> Outcome:
     return at_least(torch.stack(rows), 0.0, rate, labels=[f"R = {R}" for R in PRUNE_RATES])
 
 
-def check_t37(cfg: dict, ctx: CheckContext, magnitude: str = "magnitude") -> Outcome:
+def check_t37(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
     w = world(cfg, ctx)
     p = w.params
     S, mm = p.a.shape
     sw = _sweep(w, cfg, ctx)
     z = sw.prompts.z
-    zF0, h0 = z * sw.fwd.F, m.hinge(sw.fwd.F, z)
+    zF0, h0 = z * sw.fwd.F, hinge_loss(sw.fwd.F, z)
     k_small = sw.low.sum(-1)
     gen = ctx.generator(20)
-    keep_small = _keep_first(_order(p, magnitude, gen, cfg["prune_norm"]), k_small)
+    keep_small = _keep_first(_order(ctx.impl, p, "magnitude", gen, cfg["prune_norm"]), k_small)
     F_small = sw.outputs(p, keep_small)
     # (c) the largest R: per-seed mean costs at every rate, pooled into one regression on R
     xs, dh, dmg = [], [], []
     for R in PRUNE_RATES:
-        keep = m.keep_mask(S, mm, m.pruning_indices(p, R, "largest", norm=cfg["prune_norm"]), device=p.a.device)
+        keep = impl.keep_mask(S, mm, impl.pruning_indices(p, R, "largest", norm=cfg["prune_norm"]), device=p.a.device)
         Fv = sw.outputs(p, keep)
         xs += [R] * S
-        dh += (m.hinge(Fv, z) - h0).double().mean(-1).tolist()
+        dh += (hinge_loss(Fv, z) - h0).double().mean(-1).tolist()
         dmg += (zF0 - z * Fv).double().mean(-1).tolist()
-    rc = _rate_curves(sw, p, magnitude, gen, cfg["n_random_draws"], cfg["prune_norm"])
+    rc = _rate_curves(sw, p, gen, cfg["n_random_draws"], cfg["prune_norm"])
     r = FFR / 5
     parts = {
         "small group >= min_small neurons": per_seed(k_small, cfg["min_small"], "at_least", "2-means low cluster size"),
         "small group <= max_small_frac": per_seed(k_small / mm, cfg["max_small_frac"], "at_most", "low fraction"),
         "bimodal: low/high mean norm <= ratio_max": per_seed(sw.lo_mean / sw.hi_mean, cfg["ratio_max"], "at_most",
                                                              "2-means mean ratio"),
-        "pruning the small group: hinge cost <= slack": at_most(m.hinge(F_small, z) - h0, cfg["prune_slack"], r),
+        "pruning the small group: hinge cost <= slack": at_most(hinge_loss(F_small, z) - h0, cfg["prune_slack"], r),
         "pruning the small group: mean-margin cost <= slack": at_most(zF0 - z * F_small, cfg["prune_slack"], r),
-        "pruning the largest R: hinge cost slope > 0": slope_excludes_zero(xs, dh, r),
-        "pruning the largest R: mean-margin cost slope > 0": slope_excludes_zero(xs, dmg, r),
+        "pruning the largest R: hinge cost slope >= slope_min": slope_verdict(
+            xs, dh, cfg["slope_min"], "at_least", r, resolution=cfg["slope_min"] / 2, seeds=S,
+            what="slope of the hinge cost in R"),
+        "pruning the largest R: mean-margin cost slope >= slope_min": slope_verdict(
+            xs, dmg, cfg["slope_min"], "at_least", r, resolution=cfg["slope_min"] / 2, seeds=S,
+            what="slope of the mean-margin cost in R"),
         "random pruning no better than magnitude pruning": _random_vs_magnitude(rc, r),
     }
     M = cfg[cfg["bound_subscript"]]
@@ -586,11 +709,11 @@ def check_t37(cfg: dict, ctx: CheckContext, magnitude: str = "magnitude") -> Out
         "small group size per seed": k_small.tolist(),
         "0-1 error vs R (reported, insensitive in this model)": err_table,
         f"paper's vanishing term {cfg['bound_subscript']}^-1/2": M ** -0.5,
-        "0-1 error after pruning the small group": m.zero_one(F_small, z).double().mean(-1).tolist()})
+        "0-1 error after pruning the small group": zero_one(F_small, z).double().mean(-1).tolist()})
 
 
 register(Claim(
-    id="L-T37", shares=SHARES_WORLD, paper=PAPER, reference="Theorem 3.7",
+    id="L-T37", control=Control("L-M11", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Theorem 3.7",
     title="Magnitude-based pruning: small neurons are free, the largest cost Omega(R) (in hinge and mean margin)",
     statement=r"(a)\ \|W_{O,(i)}\| \text{ bimodal};\ (b)\ \ell(\Psi_{\setminus\text{small}})-\ell(\Psi)\le s;\ "
               r"(c)\ \ell(\Psi_{\setminus\text{largest }R})-\ell(\Psi)\ge cR,\ c>0;\ "
@@ -614,29 +737,30 @@ register(Claim(
 # ---------------------------------------------------------------------------------------------------- history
 def _history(w: World, cfg: dict, ctx: CheckContext, n: int = 256) -> dict[str, list]:
     """Mechanism readouts at every training snapshot, on fixed monitor prompts (ID held-out and OOD at S1)."""
-    ecfg = _eval_cfg(cfg)
-    dt = m.DTYPES[cfg["dtype"]]
-    idp = m.make_test_prompts(ecfg, w.id_domain(), n, ctx.generator(30), dtype=dt)
-    odp = m.make_test_prompts(ecfg, w.ood_domain(ecfg, cfg["S1"]), n, ctx.generator(31), dtype=dt)
+    impl = ctx.impl
+    ecfg = _eval_cfg(cfg, ctx)
+    dt = DTYPES[cfg["dtype"]]
+    idp = impl.make_test_prompts(ecfg, w.id_domain(), n, ctx.generator(30), dtype=dt)
+    odp = impl.make_test_prompts(ecfg, w.ood_domain(ecfg, cfg["S1"]), n, ctx.generator(31), dtype=dt)
     mubar = w.idr.mean(1).to(dt)  # (S, d_X)
     q = torch.zeros(cfg["d_Y"], dtype=dt, device=mubar.device)
     q[0] = 1.0
-    low = m.two_means_1d(m.neuron_norms(w.params, cfg["prune_norm"]).double())[0]
-    top = _top_half(torch.cat(m.neuron_parts(w.params, cfg["d_X"]), -1).norm(dim=-1))
+    low = two_means_1d(impl.neuron_norms(w.params, cfg["prune_norm"]).double())[0]
+    top = _top_half(torch.cat(neuron_parts(w.params, cfg["d_X"]), -1).norm(dim=-1))
     sign = torch.sign(w.params.a)
     h: dict[str, list] = {k: [] for k in ("step", "mass_id", "mass_ood", "q_norm", "q_pattern", "k_norm", "k_pattern",
                                           "label_cos_pos", "label_cos_neg", "feature_cos_top", "feature_cos_small",
                                           "label_norm_top", "feature_norm_top")}
     for t, p in w.snapshots:
         h["step"].append(t)
-        h["mass_id"].append(float(m.same_pattern_mass(m.attention(p, idp.P), idp).mean()))
-        h["mass_ood"].append(float(m.same_pattern_mass(m.attention(p, odp.P), odp).mean()))
-        fr = m.qk_pattern_fractions(p, idp, w.idr)
+        h["mass_id"].append(float(same_pattern_mass(impl.attention(p, idp.P), idp).mean()))
+        h["mass_ood"].append(float(same_pattern_mass(impl.attention(p, odp.P), odp).mean()))
+        fr = qk_pattern_fractions(p, idp, w.idr)
         for k in ("q_norm", "q_pattern", "k_norm", "k_pattern"):
             h[k].append(float(fr[k].mean()))
-        rX, rY = m.neuron_parts(p, cfg["d_X"])
-        cq = m.cosine(rY, q.expand_as(rY))
-        cx = m.cosine(rX, mubar.unsqueeze(1).expand_as(rX))
+        rX, rY = neuron_parts(p, cfg["d_X"])
+        cq = cosine(rY, q.expand_as(rY))
+        cx = cosine(rX, mubar.unsqueeze(1).expand_as(rX))
         h["label_cos_pos"].append(float(cq[top & (sign > 0)].median()))
         h["label_cos_neg"].append(float(cq[top & (sign < 0)].median()))
         h["feature_cos_top"].append(float(cx[top].median()))
@@ -657,20 +781,21 @@ def _top_half(norms: torch.Tensor) -> torch.Tensor:
 def _share(cfg: dict) -> float:
     """Expected share of same-pattern contexts in a test prompt (what uniform attention puts on them)."""
     if cfg["test_sampling"] == "guaranteed":
-        return m.n_same_pattern(cfg["alpha_test"], cfg["l_test"]) / cfg["l_test"]
+        return n_same_pattern(cfg["alpha_test"], cfg["l_test"]) / cfg["l_test"]
     return cfg["alpha_test"] / 2
 
 
-def check_p41(cfg: dict, ctx: CheckContext, labels: str = "task") -> Outcome:
-    w = world(cfg, ctx, labels)
+def check_p41(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
+    w = world(cfg, ctx)
     idp = id_prompts(w, cfg, ctx)
-    mass0 = m.same_pattern_mass(m.attention(w.init, idp.P), idp)
-    mass1 = m.same_pattern_mass(m.attention(w.params, idp.P), idp)
+    mass0 = same_pattern_mass(impl.attention(w.init, idp.P), idp)
+    mass1 = same_pattern_mass(impl.attention(w.params, idp.P), idp)
     odp = ood_prompts(w, cfg, ctx, cfg["S1"])
     bad = ood_prompts(w, cfg, ctx, cfg["s1_bad"])
-    omass0 = m.same_pattern_mass(m.attention(w.init, odp.P), odp)
-    omass1 = m.same_pattern_mass(m.attention(w.params, odp.P), odp)
-    bmass1 = m.same_pattern_mass(m.attention(w.params, bad.P), bad)
+    omass0 = same_pattern_mass(impl.attention(w.init, odp.P), odp)
+    omass1 = same_pattern_mass(impl.attention(w.params, odp.P), odp)
+    bmass1 = same_pattern_mass(impl.attention(w.params, bad.P), bad)
     share, tol = _share(cfg), cfg["init_tol"]
     r = FFR / 6
     parts = {
@@ -701,7 +826,7 @@ P41_DEFAULTS = {"mass_min": 0.9, "rise_min": 0.2, "init_tol": 0.1, "ood_rise_min
                 "ood_gap_min": 0.1}
 
 register(Claim(
-    id="L-P41", shares=SHARES_WORLD, paper=PAPER, reference="Proposition 4.1",
+    id="L-P41", control=Control("L-M31", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Proposition 4.1",
     title="Attention concentrates on same-pattern contexts (near 1 in-domain; out of domain it rises, not to 1)",
     statement=r"\textstyle\sum_{i:\,\text{pattern}(x_i)=\text{pattern}(x_{query})}\mathrm{attn}(\Psi^{(T)};P,i)"
               r"\ \ge\ 0.9\ \text{(ID)},\ \text{rising from the uniform share; OOD: rises with training and with } S_1",
@@ -721,7 +846,7 @@ register(Claim(
 # ---------------------------------------------------------------------------------------------------- L-P42
 def _neuron_readouts(w: World, cfg: dict, p: m.Params | None = None) -> dict[str, torch.Tensor]:
     p = w.params if p is None else p
-    rX, rY = m.neuron_parts(p, cfg["d_X"])
+    rX, rY = neuron_parts(p, cfg["d_X"])
     dt = rX.dtype
     q = torch.zeros(cfg["d_Y"], dtype=dt, device=rX.device)
     q[0] = 1.0
@@ -729,17 +854,18 @@ def _neuron_readouts(w: World, cfg: dict, p: m.Params | None = None) -> dict[str
     sign = torch.sign(p.a)
     return {
         "top": _top_half(torch.cat([rX, rY], -1).norm(dim=-1)),
-        "label_cos": m.cosine(rY, sign.unsqueeze(-1) * q),  # cos(r^Y, sign(a_i) q)
-        "feature_cos": m.cosine(rX, mubar.expand_as(rX)),
+        "label_cos": cosine(rY, sign.unsqueeze(-1) * q),  # cos(r^Y, sign(a_i) q)
+        "feature_cos": cosine(rX, mubar.expand_as(rX)),
         "label_norm": rY.norm(dim=-1), "sign": sign,
     }
 
 
 def check_p42(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
     w = world(cfg, ctx)
     nr = _neuron_readouts(w, cfg)
     top = nr["top"]
-    low = m.two_means_1d(m.neuron_norms(w.params, cfg["prune_norm"]).double())[0]
+    low = two_means_1d(impl.neuron_norms(w.params, cfg["prune_norm"]).double())[0]
     disp = (w.params.W_O - w.init.W_O).norm(dim=-1).double()  # how far each W_O row moved from init
     ratios = []
     for s in range(low.shape[0]):
@@ -764,7 +890,7 @@ def check_p42(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-P42", shares=SHARES_WORLD, paper=PAPER, reference="Proposition 4.2 (slide 'Proposition 2'; paper number not confirmed)",
+    id="L-P42", control=Control("L-M32", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Proposition 4.2 (slide 'Proposition 2'; paper number not confirmed)",
     title="MLP neurons align with (mu_bar, +q) or (mu_bar, -q) by the sign of a_i; a small-norm group stays near init",
     statement=r"r_i=(W_O^{(T)}W_V^{(T)})_{(i)}=(r_i^X,r_i^Y):\ \cos(r_i^Y,\mathrm{sign}(a_i)q)\ge0.8,\ "
               r"\cos(r_i^X,\bar\mu)\ge0.8\ \text{(large neurons)};\ \text{small-norm neurons stay near } W_O^{(0)}",
@@ -787,9 +913,10 @@ register(Claim(
 
 # ---------------------------------------------------------------------------------------------------- L-C43
 def check_c43(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
     w = world(cfg, ctx)
     pr = id_prompts(w, cfg, ctx)
-    f = m.forward(w.params, pr.P)
+    f = impl.forward(w.params, pr.P)
     label_part = f.h[..., cfg["d_X"]]  # <h^Y, e_1>: the attention output's label block along q
     r = FFR / 2
     parts = {
@@ -804,7 +931,7 @@ def check_c43(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-C43", shares=SHARES_WORLD, paper=PAPER, reference="Corollary 4.3 (statement NOT FOUND; mechanism summary STATED)",
+    id="L-C43", control=Control("L-M32", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Corollary 4.3 (statement NOT FOUND; mechanism summary STATED)",
     title="Combined ICL mechanism: attention picks same-pattern contexts, the MLP reads their label: z F >= 1",
     statement=r"\Pr_{P}\big[z\,F(\Psi^{(T)};P)\ge 1\big]\ge 0.9,\quad "
               r"\Pr_P\big[z\,\langle (W_V\textstyle\sum_i \mathrm{attn}_i p_i)^Y, q\rangle>0\big]\ge 0.9",
@@ -820,12 +947,13 @@ register(Claim(
 
 # ---------------------------------------------------------------------------------------------------- L-F-ATTN
 def check_f_attn(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
     w = world(cfg, ctx)
     idp = id_prompts(w, cfg, ctx)
-    fr0 = m.qk_pattern_fractions(w.init, idp, w.idr)
-    fr1 = m.qk_pattern_fractions(w.params, idp, w.idr)
-    mass0 = m.same_pattern_mass(m.attention(w.init, idp.P), idp)
-    mass1 = m.same_pattern_mass(m.attention(w.params, idp.P), idp)
+    fr0 = qk_pattern_fractions(w.init, idp, w.idr)
+    fr1 = qk_pattern_fractions(w.params, idp, w.idr)
+    mass0 = same_pattern_mass(impl.attention(w.init, idp.P), idp)
+    mass1 = same_pattern_mass(impl.attention(w.params, idp.P), idp)
     r = FFR / 7
     g = cfg["growth_min"]
     parts = {"ID mass rise over training": at_least(mass1 - mass0, cfg["rise_min"], r)}
@@ -851,7 +979,7 @@ def check_f_attn(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-F-ATTN", shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 8-9 (attention mechanism)",
+    id="L-F-ATTN", control=Control("L-M31", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 8-9 (attention mechanism)",
     title="W_Q p and W_K p grow mostly along the relevant pattern; same-pattern attention mass rises over training",
     statement=r"\|W_Qp_{query}\|,\|W_Kp_i\|\ \text{grow}\ \ge 2\times;\ \Delta\langle W p,\hat\mu\rangle\ge\tfrac12"
               r"\Delta\|Wp\|;\ \frac{|\langle W p,\hat\mu\rangle|}{\|Wp\|}\ge0.7;\ \text{mass rises}\ \ge 0.2",
@@ -907,7 +1035,7 @@ def check_f_mlp(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-F-MLP", shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 10-11 (MLP mechanism)",
+    id="L-F-MLP", control=Control("L-M32", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 10-11 (MLP mechanism)",
     title="Over training, large neurons' label part turns to +q (a_i > 0) or -q (a_i < 0), feature part to mu_bar",
     statement=r"\angle(r_i^Y,q)\to\approx0\ (a_i>0),\ \approx\pi\ (a_i<0);\ \angle(r_i^X,\bar\mu)\ \text{small};\ "
               r"\|r_i^Y\|\ \text{grows}",
@@ -925,26 +1053,29 @@ register(Claim(
 
 
 # ---------------------------------------------------------------------------------------------------- L-F-PRUNE
-def check_f_prune(cfg: dict, ctx: CheckContext, magnitude: str = "magnitude") -> Outcome:
+def check_f_prune(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
     w = world(cfg, ctx)
     p = w.params
     sw = _sweep(w, cfg, ctx)
-    z, h0 = sw.prompts.z, m.hinge(sw.fwd.F, sw.prompts.z)
+    z, h0 = sw.prompts.z, hinge_loss(sw.fwd.F, sw.prompts.z)
     gen = ctx.generator(21)
     S, mm = p.a.shape
     R0, R1 = PRUNE_RATES[0], PRUNE_RATES[-1]
 
     def cost(method, R):
-        keep = m.keep_mask(S, mm, m.pruning_indices(p, R, method, gen, cfg["prune_norm"]), device=p.a.device)
+        keep = impl.keep_mask(S, mm, impl.pruning_indices(p, R, method, gen, cfg["prune_norm"]), device=p.a.device)
         return _hinge_after(sw, p, keep) - h0
 
     rand0 = torch.stack([cost("random", R0).double().mean(-1) for _ in range(cfg["n_random_draws"])])  # (draws, S)
-    rc = _rate_curves(sw, p, magnitude, gen, cfg["n_random_draws"], cfg["prune_norm"])
+    rc = _rate_curves(sw, p, gen, cfg["n_random_draws"], cfg["prune_norm"])
     r = FFR / 4
     parts = {
-        f"magnitude pruning at R = {R0}: hinge cost <= slack": at_most(cost(magnitude, R0), cfg["prune_slack"], r),
-        f"random pruning at R = {R0}: hinge cost > 0 (rises from the start)": exceeds(rand0.reshape(1, -1), 0.0, r),
-        f"magnitude pruning at R = {R1}: hinge cost > 0": exceeds(cost(magnitude, R1), 0.0, r),
+        f"magnitude pruning at R = {R0}: hinge cost <= slack": at_most(cost("magnitude", R0), cfg["prune_slack"], r),
+        f"random pruning at R = {R0}: hinge cost >= effect_min (rises from the start)":
+            effect_verdict(rand0.reshape(1, -1), cfg["effect_min"], r, unit="draws x seeds"),
+        f"magnitude pruning at R = {R1}: hinge cost >= effect_min": effect_verdict(cost("magnitude", R1),
+                                                                                  cfg["effect_min"], r),
         "random pruning no better than magnitude pruning": _random_vs_magnitude(rc, r),
     }
     return combine(parts, cfg, curves=_pruning_curves(rc, sw), details={
@@ -954,7 +1085,7 @@ def check_f_prune(cfg: dict, ctx: CheckContext, magnitude: str = "magnitude") ->
 
 
 register(Claim(
-    id="L-F-PRUNE", shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 22 (pruning)",
+    id="L-F-PRUNE", control=Control("L-M11", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 22 (pruning)",
     title="Magnitude pruning keeps the OOD hinge at baseline at small R; random pruning costs from the start",
     statement=r"\Delta\ell_{mag}(0.05)\le s,\ \Delta\ell_{rand}(0.05)>0,\ \Delta\ell_{mag}(0.4)>0,\ "
               r"\ell_{rand}(R)\ge\ell_{mag}(R)",
@@ -975,8 +1106,9 @@ register(Claim(
 ALPHA_PRIMES = (0.6, 0.8, 1.0)
 
 
-def check_f_prune_alpha(cfg: dict, ctx: CheckContext, alpha_primes=ALPHA_PRIMES) -> Outcome:
-    """``alpha_primes`` ascending (a negative control passes them descending)."""
+def check_f_prune_alpha(cfg: dict, ctx: CheckContext) -> Outcome:
+    alpha_primes = ALPHA_PRIMES
+    impl = ctx.impl
     w = world(cfg, ctx)
     p = w.params
     S, mm = p.a.shape
@@ -984,21 +1116,20 @@ def check_f_prune_alpha(cfg: dict, ctx: CheckContext, alpha_primes=ALPHA_PRIMES)
     H = {}
     for at in alpha_primes:
         sw = _sweep(w, cfg, ctx, alpha_test=at)
-        H[at] = [_hinge_after(sw, p, m.keep_mask(S, mm, m.pruning_indices(p, R, "magnitude", norm=cfg["prune_norm"]),
+        H[at] = [_hinge_after(sw, p, impl.keep_mask(S, mm, impl.pruning_indices(p, R, "magnitude", norm=cfg["prune_norm"]),
                                                  device=p.a.device)).double() for R in xs]  # each (S, n)
-    lower, higher, labels = [], [], []
+    # per alpha' pair: the difference of mean hinges (lower alpha' minus higher) at every (R, seed): alpha' must
+    # matter (an effect of at least alpha_effect), not merely "not significantly reversed"
+    rows, labels = [], []
     for lo_a, hi_a in zip(alpha_primes, alpha_primes[1:]):
-        for i, R in enumerate(xs):
-            lower.append(H[lo_a][i])
-            higher.append(H[hi_a][i])
-            labels += [f"alpha' {lo_a} vs {hi_a}, R = {R}, seed {s}" for s in range(S)]
-    parts = {"lower alpha' gives higher hinge at every R":
-             difference_at_least(torch.cat(lower), torch.cat(higher), 0.0, FFR, labels=labels)}
+        rows.append(torch.stack([H[lo_a][i].mean(-1) - H[hi_a][i].mean(-1) for i in range(len(xs))]).reshape(-1))
+        labels.append(f"alpha' {lo_a} vs {hi_a}")
+    parts = {"lower alpha' gives a higher hinge (mean over R and seeds) by >= alpha_effect":
+             effect_verdict(torch.stack(rows), cfg["alpha_effect"], FFR, labels=labels, unit="(R, seed) pairs")}
     slopes = {}
     for at in alpha_primes:
-        xx = [R for _ in range(S) for R in xs]
-        yy = [float(H[at][j][s].mean()) for s in range(S) for j in range(len(xs))]
-        slopes[at] = fit_slope(xx, yy, log=False).slope
+        yy = np.array([[float(H[at][j][s].mean()) for j in range(len(xs))] for s in range(S)])
+        slopes[at] = float(np.polyfit(np.tile(xs, S), yy.reshape(-1), 1)[0])
     return combine(parts, cfg, details={
         "slope of hinge in R per alpha' (slides: grows faster for lower alpha'; not reproduced)": slopes},
         curves={"pruning_vs_alpha": curve("pruning rate R", "hinge (magnitude pruning, mean over seeds)", {
@@ -1006,11 +1137,12 @@ def check_f_prune_alpha(cfg: dict, ctx: CheckContext, alpha_primes=ALPHA_PRIMES)
 
 
 register(Claim(
-    id="L-F-PRUNE-ALPHA", shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 23 (pruning vs alpha')",
+    id="L-F-PRUNE-ALPHA", control=Control("L-M20", {}, 0), power=POWER, shares=SHARES_WORLD, paper=PAPER, reference="Slides fig. 23 (pruning vs alpha')",
     title="Under magnitude pruning, lower alpha' gives a higher OOD hinge at every pruning rate (weaker form)",
     statement=r"\alpha'_1<\alpha'_2\ \Rightarrow\ \ell_{mag}(R;\alpha'_1)\ge\ell_{mag}(R;\alpha'_2)\quad\forall R",
     provenance=Provenance.STATED, kind=Kind.MECHANISM, check=check_f_prune_alpha,
-    params=WORLD_PARAMS + PRUNE_PARAMS, defaults=WORLD_DEFAULTS | PRUNE_DEFAULTS,
+    params=WORLD_PARAMS + PRUNE_PARAMS + (_p("alpha_effect", float, "least hinge gap between consecutive alpha' (resolution: half)", gt=0, max=1),),
+    defaults=WORLD_DEFAULTS | PRUNE_DEFAULTS | {"alpha_effect": 0.01},
     assumptions=THEOREM_33, cost=Cost.MEDIUM, false_fail_rate=FFR,
     tolerance="per (alpha' pair, R, seed): the difference of mean hinges (independent prompt sets) with its combined "
               "standard error; fails only if its one-sided normal upper limit at FFR/rows is below 0",
@@ -1026,12 +1158,11 @@ SCALE_ALPHAS = (0.4, 0.6, 0.8, 1.0)
 SCALE_BETAS = (1.0, 1.5, 2.0)
 
 
-def check_f_scale(cfg: dict, ctx: CheckContext, labels: str = "task", vary: bool = True) -> Outcome:
-    """``vary=False`` is a broken variant for negative controls: it trains every run at the config's alpha, beta."""
+def check_f_scale(cfg: dict, ctx: CheckContext) -> Outcome:
 
     def steps_needed(**over):
-        w = world(cfg, ctx, labels, steps=cfg["scale_steps"], **(over if vary else {}))
-        return m.steps_to_reach(w.result.loss, cfg["hinge_target"], cfg["window"]).tolist()
+        w = world(cfg, ctx, steps=cfg["scale_steps"], **over)
+        return steps_to_reach(w.result.loss, cfg["hinge_target"], cfg["window"]).tolist()
 
     ta = {a: steps_needed(alpha=a) for a in SCALE_ALPHAS}
     tb = {b: steps_needed(beta=b) for b in SCALE_BETAS}
@@ -1046,19 +1177,23 @@ def check_f_scale(cfg: dict, ctx: CheckContext, labels: str = "task", vary: bool
     xb, yb = loglog(tb)
     r = FFR / 2
     if any(math.isnan(v) for v in ya + yb):
-        nan = Outcome(math.nan, math.nan, math.nan, False, details={"note": "some run never reached the target"})
-        parts = {"iterations vs alpha: log-log slope meets the band": nan, "iterations decrease with beta": nan}
+        raise AssumptionNotMet("model did not learn: some run never reached the training-hinge target "
+                               f"{cfg['hinge_target']} within scale_steps = {cfg['scale_steps']}")
     else:
-        slope_a, (lo, hi) = within_seed_slope(xa, ya, S, r)
-        half = (hi - lo) / 2
-        band = (cfg["slope_lo"], cfg["slope_hi"])
-        alpha_part = Outcome.within(slope_a, band[0] - half, band[1] + half, details={
-            "slope": slope_a, "ci": [lo, hi], "band": list(band), "paper": -2 / 3})
-        slope_b, (lo_b, hi_b) = within_seed_slope(xb, yb, S, r)
-        beta_part = Outcome(slope_b, -(hi_b - lo_b) / 2, -hi_b, bool(hi_b < 0),  # strictly decreasing
-                            details={"slope": slope_b, "ci": [lo_b, hi_b], "paper": -2 / 3})
-        parts = {"iterations vs alpha: log-log slope meets the band": alpha_part,
-                 "iterations decrease with beta": beta_part}
+        res = cfg["slope_resolution"]
+        parts = {
+            "iterations vs alpha: log-log slope <= slope_hi": slope_verdict(
+                xa, ya, cfg["slope_hi"], "at_most", r, resolution=res, seeds=S, what="log-log slope in alpha"),
+            "iterations vs alpha: log-log slope >= slope_lo": slope_verdict(
+                xa, ya, cfg["slope_lo"], "at_least", r, resolution=res, seeds=S, what="log-log slope in alpha"),
+            "iterations decrease with beta: log-log slope <= -beta_slope_min": slope_verdict(
+                xb, yb, -cfg["beta_slope_min"], "at_most", r, resolution=cfg["beta_slope_min"] / 2, seeds=S,
+                what="log-log slope in beta"),
+        }
+        a_hat = parts["iterations vs alpha: log-log slope <= slope_hi"].measured
+        favoured = {"alpha^-2/3 (slides, narration)": abs(a_hat + 2 / 3), "alpha^-1 (poster)": abs(a_hat + 1)}
+        parts["iterations vs alpha: log-log slope <= slope_hi"].details["which reconstruction the data favour"] = \
+            min(favoured, key=favoured.get)
     mean_a = [float(np.mean(ta[a])) for a in SCALE_ALPHAS]
     mean_b = [float(np.mean(tb[b])) for b in SCALE_BETAS]
     ref = mean_a[-1]
@@ -1077,7 +1212,7 @@ def check_f_scale(cfg: dict, ctx: CheckContext, labels: str = "task", vary: bool
 
 
 register(Claim(
-    id="L-F-SCALE", paper=PAPER, reference="Theorem 3.3 (iv); narration's scaling figure",
+    id="L-F-SCALE", control=Control("L-M33", {}, 0), power=POWER, paper=PAPER, reference="Theorem 3.3 (iv); narration's scaling figure",
     title="Iterations to learn fall with alpha (log-log slope within [-1.2, -0.2]; paper -2/3) and with beta",
     statement=r"T_{\epsilon}(\alpha)\propto\alpha^{s_\alpha},\ s_\alpha\in[-1.2,-0.2]\ (\text{paper } -2/3);\ "
               r"T_\epsilon(\beta)\ \text{decreasing (paper } \beta^{-2/3})",
@@ -1086,9 +1221,11 @@ register(Claim(
         _p("scale_steps", int, "SGD steps per run (enough to reach the target)", min=10, max=100_000),
         _p("hinge_target", float, "training-hinge target (spec ST4: 0.1)", gt=0, max=1),
         _p("window", int, "running-mean window over SGD batches", min=1, max=1000),
-        _p("slope_lo", float, "band (spec ST4)", min=-10, max=10), _p("slope_hi", float, "band", min=-10, max=10)),
+        _p("slope_lo", float, "band (spec ST4)", min=-10, max=10), _p("slope_hi", float, "band", min=-10, max=10),
+        _p("slope_resolution", float, "resolution of the alpha-slope decisions", gt=0, max=1),
+        _p("beta_slope_min", float, "least decrease of log steps per log beta", gt=0, max=5)),
     defaults=WORLD_DEFAULTS | {"scale_steps": 300, "hinge_target": 0.1, "window": 10, "slope_lo": -1.2,
-                               "slope_hi": -0.2},
+                               "slope_hi": -0.2, "slope_resolution": 0.1, "beta_slope_min": 0.2},
     assumptions=(COND_32, BATCH), cost=Cost.SLOW, false_fail_rate=FFR,
     tolerance="least-squares slope of log steps on log alpha (beta) with a fixed effect per seed (the seeds share "
               "patterns, init and batch stream across the grid), t interval at FFR/2; the alpha part fails only if "
@@ -1106,25 +1243,26 @@ CLASSIC_LENGTHS = (8, 12, 16, 20)
 
 
 def check_f_classic(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
     w = world(cfg, ctx)
-    ecfg = _eval_cfg(cfg).replace(test_sampling=cfg["classic_sampling"])
-    dt = m.DTYPES[cfg["dtype"]]
+    ecfg = _eval_cfg(cfg, ctx).replace(test_sampling=cfg["classic_sampling"])
+    dt = DTYPES[cfg["dtype"]]
     table: dict[str, dict[str, list[float]]] = {}
     gated = None
     for at in (0.6, 0.8):
         for l in CLASSIC_LENGTHS:
-            pr = m.make_test_prompts(ecfg, w.id_domain(), cfg["n_classic"], ctx.generator(40), l=l, alpha=at,
+            pr = impl.make_test_prompts(ecfg, w.id_domain(), cfg["n_classic"], ctx.generator(40), l=l, alpha=at,
                                      dtype=dt)
-            err = m.zero_one(m.forward(w.params, pr.P).F, pr.z)
+            err = zero_one(impl.forward(w.params, pr.P).F, pr.z)
             row = {"ICL (trained transformer)": float(err.mean())} | bl.baseline_errors(pr.P, pr.z, cfg["d_X"])
             for k, v in row.items():
                 table.setdefault(f"{k}, alpha' = {at}", []).append(v)
             if at == cfg["classic_alpha"] and l == cfg["classic_l"]:
                 gated = err
     if gated is None:
-        pr = m.make_test_prompts(ecfg, w.id_domain(), cfg["n_classic"], ctx.generator(41), l=cfg["classic_l"],
+        pr = impl.make_test_prompts(ecfg, w.id_domain(), cfg["n_classic"], ctx.generator(41), l=cfg["classic_l"],
                                  alpha=cfg["classic_alpha"], dtype=dt)
-        gated = m.zero_one(m.forward(w.params, pr.P).F, pr.z)
+        gated = zero_one(impl.forward(w.params, pr.P).F, pr.z)
     part = at_most(gated, cfg["err_max"], FFR, binary=True)
     curves = {f"classic_alpha_{at}": curve("context examples l", "0-1 error", {
         k.split(",")[0]: (list(CLASSIC_LENGTHS), v) for k, v in table.items() if k.endswith(f"= {at}")})
@@ -1134,7 +1272,7 @@ def check_f_classic(cfg: dict, ctx: CheckContext) -> Outcome:
 
 
 register(Claim(
-    id="L-F-CLASSIC", paper=PAPER, reference="Slides fig. 20-21 (ICL vs classical classifiers)",
+    id="L-F-CLASSIC", control=Control("L-M32", {}, 0), power=POWER, paper=PAPER, reference="Slides fig. 20-21 (ICL vs classical classifiers)",
     title="In-context error of the trained model, with logistic regression, SVMs and k-NN on the same contexts beside",
     statement=r"\Pr[zF\le0]\le\epsilon\ \text{at } \alpha'=0.6,\ l=12;\ \text{baselines fitted on the } l "
               r"\text{ contexts reported (slides: ICL comparable at } \alpha'=0.8,\ \text{best at } 0.6)",
@@ -1162,14 +1300,14 @@ register(Claim(
 GPT_SIZES = {
     # reduced: trains in seconds on 2 CPU cores; paper: the paper's 3-layer 2-head GPT-2 (width NOT FOUND; 256 is
     # a common small-GPT-2 ICL width) for a GPU run.
-    "reduced": m.GPTConfig(n_layer=3, n_head=2, n_embd=16, lr=2e-3, steps=800, batch=64),
+    "reduced": dict(n_layer=3, n_head=2, n_embd=16, lr=2e-3, steps=800, batch=64),
     # lr calibrated on an H100 (2026-11-22): at 1e-3 the paper-size model stays at 23% in-domain error; at 1e-4 (and
     # at width 128, lr 3e-4) it makes no OOD errors at any S1, so L-F-S1 has nothing to order; 3e-4 learns both.
-    "paper": m.GPTConfig(n_layer=3, n_head=2, n_embd=256, lr=3e-4, steps=5000, batch=64),
+    "paper": dict(n_layer=3, n_head=2, n_embd=256, lr=3e-4, steps=5000, batch=64),
 }
 GPT_PARAMS = WORLD_PARAMS + (_p("size", str, "deeper-model size: reduced (CPU) or paper (GPU)",
                                 choices=("reduced", "paper")),)
-GPT_DEFAULTS = WORLD_DEFAULTS | {"size": "reduced", "n_task_families": 5}
+GPT_DEFAULTS = WORLD_DEFAULTS | {"size": "reduced", "n_task_families": 5, "n_seeds": 3}
 FIGURE_MODEL = _p("model", str, "the paper's deeper model (gpt2) or the analysed one-layer model on the same figure",
                   choices=("gpt2", "one-layer"))
 
@@ -1186,54 +1324,55 @@ class GPTWorld:
     loss: torch.Tensor
 
 
-@functools.lru_cache(maxsize=4)
-def _gpt_world(lcfg: m.LiConfig, size: str, dtype: str, n_seeds: int, train_seed: int, device: str,
-               untrained: bool) -> GPTWorld:
+def _train_gpt_world(impl, lcfg, size: str, dtype: str, n_seeds: int, train_seed: int, device: str) -> GPTWorld:
     ctx = CheckContext(torch.device(device), train_seed)
-    g = GPT_SIZES[size]
-    if untrained:
-        g = dataclasses.replace(g, steps=0)
-    idr, idi = m.orthonormal_patterns(lcfg, n_seeds, ctx.generator(1))
-    rotation = m.random_rotation(n_seeds, lcfg.M2, ctx.generator(4))
-    tr = m.train_tasks(lcfg.M1, lcfg.n_task_families, lcfg.task_cover, device=ctx.device)
-    w0 = m.gpt_init(g, lcfg.d, n_seeds, ctx.generator(2), dtype=m.DTYPES[dtype])
-    w, loss = m.train_gpt(g, lcfg, w0, m.Domain(idr, idi, tr), ctx.generator(3), l_min=lcfg.l)
+    g = impl.GPTConfig(**GPT_SIZES[size])
+    idr, idi = impl.orthonormal_patterns(lcfg, n_seeds, ctx.generator(1))
+    rotation = random_rotation(n_seeds, lcfg.M2, ctx.generator(4))
+    tr = impl.train_tasks(lcfg.M1, lcfg.n_task_families, lcfg.task_cover, device=ctx.device)
+    w0 = impl.gpt_init(g, lcfg.d, n_seeds, ctx.generator(2), dtype=DTYPES[dtype])
+    w, loss = impl.train_gpt(g, lcfg, w0, impl.Domain(idr, idi, tr), ctx.generator(3), l_min=lcfg.l)
     return GPTWorld(g, w0, w, idr, idi, rotation, tr, loss)
 
 
-def gpt_world(cfg: dict, ctx: CheckContext, untrained: bool = False) -> GPTWorld:
-    return _gpt_world(_train_config(cfg), cfg["size"], cfg["dtype"], cfg["n_seeds"], cfg["train_seed"],
-                      str(ctx.device), untrained)
+def gpt_world(cfg: dict, ctx: CheckContext) -> GPTWorld:
+    """The trained deeper models of ctx.impl (cached per implementation, config, seed batch and device)."""
+    impl, lcfg = ctx.impl, _train_config(cfg, ctx.impl)
+    key = ("gpt", impl.key, repr(lcfg), cfg["size"], cfg["dtype"], cfg["n_seeds"], cfg["train_seed"], str(ctx.device))
+    return _cached(key, lambda: _train_gpt_world(impl, lcfg, cfg["size"], cfg["dtype"], cfg["n_seeds"],
+                                                 cfg["train_seed"], str(ctx.device)))
 
 
 def _gpt_eval(gw: GPTWorld, cfg: dict, ctx: CheckContext, *, S1: float | None, l: int, alpha: float, offset: int,
               n: int | None = None):
     """Test prompts (ID: the training domain's tasks; OOD at S1) and the deeper model's output and attentions."""
-    ecfg = _eval_cfg(cfg)
+    impl = ctx.impl
+    ecfg = _eval_cfg(cfg, ctx)
     if S1 is None:
-        dom = m.Domain(gw.idr, gw.idi, gw.tasks)
+        dom = impl.Domain(gw.idr, gw.idi, gw.tasks)
     else:
-        dom = m.ood_domain(ecfg, gw.idr, gw.idi, gw.rotation, S1)
-    pr = m.make_test_prompts(ecfg, dom, n or cfg["n_test"], ctx.generator(offset), l=l, alpha=alpha,
-                             dtype=m.DTYPES[cfg["dtype"]])
+        dom = impl.ood_domain(ecfg, gw.idr, gw.idi, gw.rotation, S1)
+    pr = impl.make_test_prompts(ecfg, dom, n or cfg["n_test"], ctx.generator(offset), l=l, alpha=alpha,
+                             dtype=DTYPES[cfg["dtype"]])
     with torch.no_grad():
-        Fv, attns = m.gpt_forward(gw.g, gw.weights, pr.P)
+        Fv, attns = impl.gpt_forward(gw.g, gw.weights, pr.P)
     return pr, Fv, attns
 
 
-def _figure_model(cfg: dict, ctx: CheckContext, untrained: bool) -> Callable:
+def _figure_model(cfg: dict, ctx: CheckContext) -> Callable:
     """evaluate(S1, l, alpha, offset, n) -> (prompts, F) for the model the figure claim reads (``cfg["model"]``)."""
+    impl = ctx.impl
     if cfg["model"] == "gpt2":
-        gw = gpt_world(cfg, ctx, untrained)
+        gw = gpt_world(cfg, ctx)
         return lambda **kw: _gpt_eval(gw, cfg, ctx, **kw)[:2]
-    w = world(cfg, ctx, steps=0) if untrained else world(cfg, ctx)
-    ecfg = _eval_cfg(cfg)
+    w = world(cfg, ctx)
+    ecfg = _eval_cfg(cfg, ctx)
 
     def evaluate(*, S1, l, alpha, offset, n=None):
         dom = w.id_domain() if S1 is None else w.ood_domain(ecfg, S1)
-        pr = m.make_test_prompts(ecfg, dom, n or cfg["n_test"], ctx.generator(offset), l=l, alpha=alpha,
-                                 dtype=m.DTYPES[cfg["dtype"]])
-        return pr, m.forward(w.params, pr.P).F
+        pr = impl.make_test_prompts(ecfg, dom, n or cfg["n_test"], ctx.generator(offset), l=l, alpha=alpha,
+                                 dtype=DTYPES[cfg["dtype"]])
+        return pr, impl.forward(w.params, pr.P).F
 
     return evaluate
 
@@ -1245,14 +1384,14 @@ DEEP_NOTE = ("Assertions are on averages over the training seeds. The deeper mod
              "256, 5000 steps; the paper's width is NOT FOUND) is for a GPU. ")
 
 
-def check_f_s1(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome:
-    evaluate = _figure_model(cfg, ctx, untrained)
+def check_f_s1(cfg: dict, ctx: CheckContext) -> Outcome:
+    evaluate = _figure_model(cfg, ctx)
     grid = list(S1_GRID)
     E, H = [], []
     for s1 in grid:
         pr, Fv = evaluate(S1=s1, l=cfg["l_test"], alpha=cfg["alpha_test"], offset=50)
-        E.append(m.zero_one(Fv, pr.z))
-        H.append(m.hinge(Fv, pr.z))
+        E.append(zero_one(Fv, pr.z))
+        H.append(hinge_loss(Fv, pr.z))
     E, H = torch.stack(E), torch.stack(H)  # (G, S, n)
     # averages over training runs: the seeds' prompts pooled (at the reduced size some seeds do not learn)
     pooled_E, pooled_H = E.flatten(1), H.flatten(1)
@@ -1262,7 +1401,7 @@ def check_f_s1(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome
         "OOD hinge non-increasing in S1 (seed average)": at_most(pooled_H[1:] - pooled_H[:-1], 0.0, r, labels=labels),
         "OOD 0-1 error non-increasing in S1 (seed average)": at_most(pooled_E[1:] - pooled_E[:-1], 0.0, r,
                                                                      labels=labels),
-        f"error(S1 = {grid[0]}) > error(S1 = {grid[-1]}) (seed average)": exceeds(pooled_E[0] - pooled_E[-1], 0.0, r),
+        f"error(S1 = {grid[0]}) > error(S1 = {grid[-1]}) (seed average)": effect_verdict(pooled_E[0] - pooled_E[-1], 0.02, r),
     }
     lengths = (4, 8, 12, 16, 20)
     by_len = {}
@@ -1270,7 +1409,7 @@ def check_f_s1(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome
         ys = []
         for l in lengths:  # the report's curves: a quarter of the prompts
             pr, Fv = evaluate(S1=s1, l=l, alpha=cfg["alpha_test"], offset=51, n=max(100, cfg["n_test"] // 4))
-            ys.append(float(m.zero_one(Fv, pr.z).mean()))
+            ys.append(float(zero_one(Fv, pr.z).mean()))
         by_len[f"S1 = {s1}"] = (list(lengths), ys)
     return combine(parts, cfg, details={"OOD error (S1 x seed) at l_ts": E.double().mean(-1).tolist()},
                    curves={"deep_ood_vs_length": curve("context length l_ts", "OOD 0-1 error (mean over seeds)", by_len),
@@ -1280,7 +1419,7 @@ def check_f_s1(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome
 
 
 register(Claim(
-    id="L-F-S1", shares=SHARES_GPT, paper=PAPER, reference="Slides fig. 18 (GPT-2, OOD error vs S1)",
+    id="L-F-S1", control=Control("L-M34", {}, 0), power=POWER, shares=SHARES_GPT, paper=PAPER, reference="Slides fig. 18 (GPT-2, OOD error vs S1)",
     title="Deeper model: OOD error falls with S1 and is clearly worse at S1 = 0.5 than at 1.3 (weaker form)",
     statement=r"\text{3-layer 2-head GPT-2: OOD error and hinge non-increasing in } S_1\in\{0.5,\dots,1.3\},\ "
               r"\mathrm{err}(0.5)>\mathrm{err}(1.3)",
@@ -1298,8 +1437,8 @@ register(Claim(
 ))
 
 
-def check_f_alpha(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome:
-    evaluate = _figure_model(cfg, ctx, untrained)
+def check_f_alpha(cfg: dict, ctx: CheckContext) -> Outcome:
+    evaluate = _figure_model(cfg, ctx)
     lengths = (4, 8, 12, 16, 20)
     curves_id, curves_ood, ends = {}, {}, {}
     rows, labels = [], []
@@ -1309,7 +1448,7 @@ def check_f_alpha(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outc
             for i, l in enumerate(lengths):  # the ends at full size, the curve's middle on a quarter of the prompts
                 n = None if i in (0, len(lengths) - 1) else max(100, cfg["n_test"] // 4)
                 pr, Fv = evaluate(S1=S1, l=l, alpha=at, offset=60, n=n)
-                errs.append(m.zero_one(Fv, pr.z))
+                errs.append(zero_one(Fv, pr.z))
             store[f"alpha' = {at}"] = (list(lengths), [float(e.mean()) for e in errs])
             ends[f"{dom_name} alpha' {at}"] = [float(errs[0].mean()), float(errs[-1].mean())]
             if dom_name == cfg["domain"]:
@@ -1317,7 +1456,7 @@ def check_f_alpha(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outc
                 # training runs); independent draws, so the t limit of the mean difference is valid
                 rows.append((errs[0] - errs[-1]).reshape(1, -1))
                 labels.append(f"alpha' {at}")
-    part = exceeds(torch.cat(rows), 0.0, FFR, labels=labels)
+    part = effect_verdict(torch.cat(rows), 0.02, FFR, labels=labels)
     dom = cfg["domain"]
     return combine({f"{dom}: error at l_ts = {lengths[-1]} < error at l_ts = {lengths[0]} (seed average)": part}, cfg,
                    details={f"error (shortest, longest length); {'OOD' if dom == 'ID' else 'ID'} reported, not "
@@ -1327,7 +1466,7 @@ def check_f_alpha(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outc
 
 
 register(Claim(
-    id="L-F-ALPHA", shares=SHARES_GPT, paper=PAPER, reference="Slides fig. 19 (GPT-2, error vs alpha' and test length)",
+    id="L-F-ALPHA", control=Control("L-M34", {}, 0), power=POWER, shares=SHARES_GPT, paper=PAPER, reference="Slides fig. 19 (GPT-2, error vs alpha' and test length)",
     title="Deeper model: the error falls with the test prompt length (weaker form: one domain asserted, in-domain "
           "by default, the other reported)",
     statement=r"\mathrm{err}_{D}(l_{ts}=20)<\mathrm{err}_{D}(l_{ts}=4)\ \text{for } \alpha'\in\{0.8,0.9,1\},\ "
@@ -1353,40 +1492,53 @@ register(Claim(
 ))
 
 
-def check_f_3l(cfg: dict, ctx: CheckContext, untrained: bool = False) -> Outcome:
-    gw = gpt_world(cfg, ctx, untrained)
+def check_f_3l(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
+    gw = gpt_world(cfg, ctx)
     pr, _, attns = _gpt_eval(gw, cfg, ctx, S1=None, l=cfg["l_test"], alpha=cfg["alpha_test"], offset=70)
     with torch.no_grad():
-        _, attns0 = m.gpt_forward(gw.g, gw.init, pr.P)
+        _, attns0 = impl.gpt_forward(gw.g, gw.init, pr.P)
     same = (pr.pattern[..., :-1] == pr.pattern[..., -1:]).to(attns[0].dtype)  # (S, n, l)
     rises, per_layer = [], []
     for A, A0 in zip(attns, attns0):
-        mass = (A[..., -1, :-1] * same.unsqueeze(2)).sum(-1).mean(1)  # (S, H): query's mass on same-pattern contexts
-        mass0 = (A0[..., -1, :-1] * same.unsqueeze(2)).sum(-1).mean(1)
-        per_layer.append(mass.tolist())
-        rises.append((mass - mass0).max(-1).values.tolist())  # best head per seed
-    parts = {}
+        # the query's (last row's) attention mass on same-pattern contexts, per prompt and head: (S, n, H)
+        rise = ((A[..., -1, :-1] - A0[..., -1, :-1]) * same.unsqueeze(2)).sum(-1)
+        per_layer.append((A[..., -1, :-1] * same.unsqueeze(2)).sum(-1).mean(1).tolist())
+        rises.append(rise)
+    R = torch.stack(rises, -1).flatten(-2).double()  # (S, n, layers x heads)
+    best = R.mean(1).argmax(-1)  # each seed's best (layer, head), chosen on the mean over 2000 prompts
+    samples = R.gather(-1, best.view(-1, 1, 1).expand(-1, R.shape[1], 1)).squeeze(-1)  # (S, n)
+    r = FFR / (gw.g.n_layer + 1)
+    # a deeper model's seeds are few (3 at the CPU size): the prompts of the seeds are pooled (the seed average)
+    parts = {"the query attends to its pattern: best head's same-pattern mass rises by >= attn_rise_min":
+             effect_verdict(samples.reshape(1, -1), cfg["attn_rise_min"], r,
+                            what="rise of the best head's same-pattern mass (prompts of all seeds)")}
     for i in range(gw.g.n_layer):
         n0, n1 = gw.init[f"{i}.w_fc"].norm(dim=-1), gw.weights[f"{i}.w_fc"].norm(dim=-1)
-        parts[f"layer {i}: most MLP neurons grow"] = fraction_at_least(n1 > n0, cfg["grow_frac"], FFR / gw.g.n_layer)
+        parts[f"layer {i}: most MLP neurons grow"] = fraction_at_least(n1 > n0, cfg["grow_frac"], r,
+                                                                       what="fraction of MLP rows that grew")
     return combine(parts, cfg, details={
         "same-pattern attention mass per layer (seed x head), reported": per_layer,
-        "rise of the best head's mass per layer (per seed), reported": rises})
+        "rise of the best head's mass per layer (per seed)": [x.tolist() for x in rises]})
 
 
 register(Claim(
     id="L-F-3L", shares=SHARES_GPT, paper=PAPER, reference="Slides fig. 12-17 (3-layer extension)",
-    title="Deeper model: most MLP neurons grow in every layer (attention selection reported; weaker form)",
-    statement=r"orall\ 	ext{layer } k:\ \Pr_iig[\|W^{(k,T)}_{fc,(i)}\|>\|W^{(k,0)}_{fc,(i)}\|ig]\ge	frac12",
+    title="Deeper model: the query attends to same-pattern contexts (best head) and most MLP neurons grow per layer",
+    statement=r"\max_{k,h}\Delta\,\mathrm{mass}^{(k,h)}_{same}\ge r;\ \forall\ \text{layer } k:\ "
+              r"\Pr_i\big[\|W^{(k,T)}_{fc,(i)}\|>\|W^{(k,0)}_{fc,(i)}\|\big]\ge\tfrac12",
     provenance=Provenance.STATED, kind=Kind.MECHANISM, check=check_f_3l,
-    params=GPT_PARAMS + (_p("grow_frac", float, "'most' neurons: at least this fraction", min=0, max=1),),
-    defaults=GPT_DEFAULTS | {"grow_frac": 0.5}, assumptions=(BATCH,), cost=Cost.SLOW, false_fail_rate=FFR,
-    tolerance="per layer, neurons pooled over seeds (i.i.d. at init): the one-sided Clopper-Pearson upper limit at "
-              "FFR/layers of the fraction that grew must reach 1/2",
+    params=GPT_PARAMS + (_p("grow_frac", float, "'most' neurons: at least this fraction", min=0, max=1),
+                         _p("attn_rise_min", float, "least rise of the best head's same-pattern mass", gt=0, max=1)),
+    defaults=GPT_DEFAULTS | {"grow_frac": 0.5, "attn_rise_min": 0.05}, assumptions=(BATCH,), cost=Cost.SLOW,
+    false_fail_rate=FFR, power=POWER,
+    control=Control("L-M34", {}, 0),
+    tolerance="attention: mean over training seeds of the best (layer, head) rise, Student t limits at "
+              "FFR/(layers + 1), resolution attn_rise_min/2; per layer, neurons pooled over seeds (i.i.d. at init): "
+              "Clopper-Pearson limits of the fraction that grew, resolution 0.02",
     notes=WEAKER + "the slides say every layer's attention selects same-IDR contexts and most neurons grow. At the "
-          "reduced size only the first layer's best head selects (in some seeds), so the per-layer same-pattern "
-          "attention mass is reported, not asserted; 'most neurons grow' (input rows of each layer's MLP) is "
-          "asserted. " + DEEP_NOTE,
+          "reduced size only the best head (usually in the first layer) selects, so the best head's rise is "
+          "asserted and the per-layer masses are reported. " + DEEP_NOTE,
 ))
 
 
@@ -1404,6 +1556,7 @@ INSTANCE_DEFAULTS = {"l": 20, "m": 64, "d_X": 30, "d_Y": 4, "scale": 1.0, "batch
 
 
 def _instance(cfg: dict, ctx: CheckContext) -> tuple[m.Params, torch.Tensor]:
+    impl = ctx.impl
     g = ctx.generator()
     S, n, l, mm, dX, dY = cfg["batch"], cfg["n_prompts"], cfg["l"], cfg["m"], cfg["d_X"], cfg["d_Y"]
     d = dX + dY
@@ -1414,13 +1567,13 @@ def _instance(cfg: dict, ctx: CheckContext) -> tuple[m.Params, torch.Tensor]:
     a = torch.randn(S, mm, **kw) * s / math.sqrt(mm)
     P = torch.randn(S, n, l + 1, d, **kw)
     P[..., -1, dX:] = 0.0  # the query's label block is 0
-    return m.Params(W_Q, W_K, W_V, W_O, a), P
+    return impl.Params(W_Q, W_K, W_V, W_O, a), P
 
 
 def _forward_tolerance(p: m.Params, P: torch.Tensor) -> float:
     """eps(float64) x (longest reduction chain d + m_b + m + l) x (the terms' absolute scale): the forward pass on
     absolute values, times (1 + the largest absolute score), since a score error e moves attn_i by attn_i e."""
-    ab = m.Params(*(t.abs() for t in p))
+    ab = type(p)(*(t.abs() for t in p))
     Pa = P.abs()
     u = (Pa[..., -1, :] @ ab.W_Q.transpose(-1, -2)) @ ab.W_K  # (S, n, d)
     scores = (Pa[..., :-1, :] @ u.unsqueeze(-1)).squeeze(-1)
@@ -1441,7 +1594,8 @@ def _loop_forward(p: m.Params, P: torch.Tensor, s: int, j: int) -> float:
     return float(p.a[s] @ torch.relu(p.W_O[s] @ pooled))
 
 
-def check_e_attn(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) -> Outcome:
+def check_e_attn(cfg: dict, ctx: CheckContext) -> Outcome:
+    forward = ctx.impl.forward
     p, P = _instance(cfg, ctx)
     f = forward(p, P)
     tol = _forward_tolerance(p, P)
@@ -1463,7 +1617,8 @@ def check_e_attn(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) ->
     return Outcome.all_of(parts, instances=cfg["batch"], details={"tolerance": tol})
 
 
-def check_e_perm(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) -> Outcome:
+def check_e_perm(cfg: dict, ctx: CheckContext) -> Outcome:
+    forward = ctx.impl.forward
     p, P = _instance(cfg, ctx)
     S, n, L1, d = P.shape
     perm = torch.argsort(torch.rand(S, n, L1 - 1, generator=ctx.generator(1), device=ctx.device), dim=-1)
@@ -1479,7 +1634,8 @@ def check_e_perm(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) ->
     return Outcome.all_of(parts, instances=cfg["batch"], details={"tolerance": tol})
 
 
-def check_e_homog(cfg: dict, ctx: CheckContext, forward: Callable = m.forward) -> Outcome:
+def check_e_homog(cfg: dict, ctx: CheckContext) -> Outcome:
+    forward = ctx.impl.forward
     p, P = _instance(cfg, ctx)
     c = cfg["c"]
     f = forward(p, P).F
@@ -1496,7 +1652,9 @@ def _reference_magnitude_order(norms: torch.Tensor) -> list[list[int]]:
     return [sorted(range(len(row)), key=lambda i: (row[i], i)) for row in norms.tolist()]
 
 
-def check_e_prune(cfg: dict, ctx: CheckContext, prune: Callable = m.prune) -> Outcome:
+def check_e_prune(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
+    prune = impl.prune
     p, P = _instance(cfg, ctx)
     S, mm = p.a.shape
     g = ctx.generator(2)
@@ -1508,29 +1666,30 @@ def check_e_prune(cfg: dict, ctx: CheckContext, prune: Callable = m.prune) -> Ou
         p = p._replace(W_O=p.W_O.clone())
         p.W_O[:, dst] = p.W_O[:, src]
     k = int(torch.randint(0, mm + 1, (1,), generator=g, device=ctx.device))
-    idx = m.pruning_indices(p, k / mm, "random", g)
-    f_zero_rows = m.forward(prune(p, idx), P).F
-    f_mask = m.forward(p, P, keep=m.keep_mask(S, mm, idx, device=P.device)).F
-    f_del = m.forward(m.delete_neurons(p, idx), P).F
-    f_none = m.forward(prune(p, idx[:, :0]), P).F
-    f_all = m.forward(prune(p, torch.arange(mm, device=P.device).expand(S, mm)), P).F
+    idx = impl.pruning_indices(p, k / mm, "random", g)
+    f_zero_rows = impl.forward(prune(p, idx), P).F
+    f_mask = impl.forward(p, P, keep=impl.keep_mask(S, mm, idx, device=P.device)).F
+    f_del = impl.forward(impl.delete_neurons(p, idx), P).F
+    f_none = impl.forward(prune(p, idx[:, :0]), P).F
+    f_all = impl.forward(prune(p, torch.arange(mm, device=P.device).expand(S, mm)), P).F
     z = torch.where(torch.rand(f_all.shape, generator=g, device=P.device) < 0.5, 1.0, -1.0).to(F64)
-    base = m.forward(p, P).F
+    base = impl.forward(p, P).F
     tol = _forward_tolerance(p, P)
-    order = m.pruning_indices(p, 1.0, "magnitude").tolist()
+    order = impl.pruning_indices(p, 1.0, "magnitude").tolist()
     parts = {
         "zeroing W_O rows = zeroing a_i": Outcome.at_most(max_abs_error(f_zero_rows, f_mask), tol),
         "zeroing rows = deleting the neurons": Outcome.at_most(max_abs_error(f_zero_rows, f_del), tol),
         "S = empty set changes nothing (bitwise)": Outcome.at_most(max_abs_error(f_none, base), 0.0),
         "S = [m] gives F = 0": Outcome.at_most(float(f_all.abs().max()), 0.0),
-        "S = [m] gives hinge = 1": Outcome.at_most(max_abs_error(m.hinge(f_all, z), torch.ones_like(z)), 0.0),
+        "S = [m] gives hinge = 1": Outcome.at_most(max_abs_error(hinge_loss(f_all, z), torch.ones_like(z)), 0.0),
         "magnitude order = stable argsort of row norms": Outcome.at_most(
-            float(order != _reference_magnitude_order(m.neuron_norms(p))), 0.0),
+            float(order != _reference_magnitude_order(p.W_O.norm(dim=-1))), 0.0),
     }
     return Outcome.all_of(parts, instances=cfg["batch"], details={"tolerance": tol, "pruned per instance": k})
 
 
-def check_e_hinge(cfg: dict, ctx: CheckContext, hinge: Callable = m.hinge) -> Outcome:
+def check_e_hinge(cfg: dict, ctx: CheckContext) -> Outcome:
+    hinge = ctx.impl.hinge
     g = ctx.generator()
     n = cfg["n_values"]
     z = torch.where(torch.rand(n, generator=g, device=ctx.device) < 0.5, 1.0, -1.0).to(F64)
@@ -1545,25 +1704,26 @@ def check_e_hinge(cfg: dict, ctx: CheckContext, hinge: Callable = m.hinge) -> Ou
     parts = {
         "hinge >= 0": Outcome.at_least(float(ell.min()), 0.0),
         "hinge = 0 iff z F >= 1": Outcome.at_most(float(((ell == 0) != (zF >= 1)).sum()), 0.0),
-        "1{z F <= 0} <= hinge": Outcome.at_least(float((ell - m.zero_one(Fv, z)).min()), 0.0),
-        "subgradient = -z 1{z F < 1}": Outcome.at_most(max_abs_error(grad, m.hinge_subgradient(Fv, z)), 0.0),
+        "1{z F <= 0} <= hinge": Outcome.at_least(float((ell - zero_one(Fv, z)).min()), 0.0),
+        "subgradient = -z 1{z F < 1}": Outcome.at_most(max_abs_error(grad, hinge_subgradient(Fv, z)), 0.0),
         "hinge = max(0, 1 - z F)": Outcome.at_most(max_abs_error(ell, torch.clamp(1 - zF, min=0)),
                                                     identity_tolerance(F64, 2, float(zF.abs().max()) + 1)),
     }
     return Outcome.all_of(parts, instances=n)
 
 
-def check_e_label(cfg: dict, ctx: CheckContext, flip_keys: bool = True) -> Outcome:
+def check_e_label(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
     p, P = _instance(cfg, ctx)
     dX = cfg["d_X"]
     Pf = P.clone()
     Pf[..., dX:] = -Pf[..., dX:]  # q -> -q in every token (the query's block is 0 and stays 0)
     W = [t.clone() for t in (p.W_Q, p.W_K, p.W_V)]
     for i, t in enumerate(W):
-        if i == 2 or flip_keys:
+        if True:  # W_K too: the spec's literal E9 (W_V only) is false (see notes)
             t[..., dX:] = -t[..., dX:]  # negate the label columns
     pf = p._replace(W_Q=W[0], W_K=W[1], W_V=W[2])
-    f, ff = m.forward(p, P), m.forward(pf, Pf)
+    f, ff = impl.forward(p, P), impl.forward(pf, Pf)
     tol = _forward_tolerance(p, P)
     parts = {
         "F unchanged when q -> -q and the label columns of W_Q, W_K, W_V flip": Outcome.at_most(max_abs_error(f.F, ff.F), tol),
@@ -1579,7 +1739,7 @@ _EXACT_TOL = ("8 eps(float64) x (d + m_b + m + l) x (forward pass on absolute va
               "score); attention sums: 8 eps l")
 
 register(Claim(
-    id="L-E-ATTN", reference="spec §4.1 E1, E2, E4 (setting §1.2; supports L-P41)",
+    id="L-E-ATTN", control=Control("L-M01", {}, 0), reference="spec §4.1 E1, E2, E4 (setting §1.2; supports L-P41)",
     title="Model formula and attention as a distribution over the l contexts (the query gets no weight)",
     statement=r"\mathrm{attn}_i\ge0,\ \textstyle\sum_{i=1}^{l}\mathrm{attn}_i=1;\ F=a^\top\mathrm{ReLU}(W_O\sum_i "
               r"W_Vp_i\,\mathrm{attn}_i);\ p_1=\dots=p_l\Rightarrow\mathrm{attn}_i=1/l",
@@ -1588,7 +1748,7 @@ register(Claim(
     **_EXACT_COMMON,
 ))
 register(Claim(
-    id="L-E-PERM", reference="spec §4.1 E3 (setting §1.2)",
+    id="L-E-PERM", control=Control("L-M03", {}, 0), reference="spec §4.1 E3 (setting §1.2)",
     title="F is invariant to permuting the context columns (no positional encoding)",
     statement=r"F(\Psi;P_{\pi})=F(\Psi;P)\quad\forall\pi\in\mathfrak S_l\ \text{(contexts only)}",
     provenance=Provenance.DERIVED_HIGH, check=check_e_perm, tolerance=_EXACT_TOL,
@@ -1596,7 +1756,7 @@ register(Claim(
     **_EXACT_COMMON,
 ))
 register(Claim(
-    id="L-E-HOMOG", reference="spec §4.1 E5 (setting; supports L-T37)",
+    id="L-E-HOMOG", control=Control("L-M36", {}, 0), reference="spec §4.1 E5 (setting; supports L-T37)",
     title="F is positively homogeneous in W_O and odd in a",
     statement=r"F(cW_O)=cF\ (c>0),\qquad F(-a)=-F",
     provenance=Provenance.DERIVED_HIGH, check=check_e_homog, tolerance=_EXACT_TOL + "; times max(c, 1)",
@@ -1605,7 +1765,7 @@ register(Claim(
                         "defaults": INSTANCE_DEFAULTS | {"c": 2.5}}),
 ))
 register(Claim(
-    id="L-E-PRUNE", reference="spec §4.1 E6 (supports L-T37)",
+    id="L-E-PRUNE", control=Control("L-M11", {}, 0), reference="spec §4.1 E6 (supports L-T37)",
     title="Pruning semantics: zeroing rows = zeroing a_i = deleting; empty set, all neurons, magnitude order",
     statement=r"F(\Psi_{\setminus S})=a_{\setminus S}^\top\mathrm{ReLU}(\cdot);\ S=\emptyset\Rightarrow F;\ "
               r"S=[m]\Rightarrow F=0,\ \ell=1;\ S_{mag}=\mathrm{argsort}\|W_{O,(i)}\|\ (\text{ties by index})",
@@ -1614,7 +1774,7 @@ register(Claim(
     **_EXACT_COMMON,
 ))
 register(Claim(
-    id="L-E-HINGE", reference="spec §4.1 E7 (supports L-T33, L-T34)",
+    id="L-E-HINGE", control=Control("L-M09", {}, 0), reference="spec §4.1 E7 (supports L-T33, L-T34)",
     title="Hinge-loss facts: nonnegative, zero iff z F >= 1, bounds the 0-1 error, subgradient -z 1{zF < 1}",
     statement=r"\ell\ge0;\ \ell=0\iff zF\ge1;\ \mathbb 1\{zF\le0\}\le\ell;\ \partial_F\ell=-z\,\mathbb 1\{zF<1\}",
     provenance=Provenance.STATED, kind=Kind.IDENTITY, cost=Cost.CHEAP, check=check_e_hinge,
@@ -1627,7 +1787,7 @@ register(Claim(
     paper=PAPER,
 ))
 register(Claim(
-    id="L-E-LABEL", reference="spec §4.1 E9 (supports L-P42)",
+    id="L-E-LABEL", control=Control("L-M04", {}, 0), reference="spec §4.1 E9 (supports L-P42)",
     title="Label-embedding symmetry: q -> -q with the label columns of W_Q, W_K, W_V negated leaves F unchanged",
     statement=r"F(\Psi';P')=F(\Psi;P),\ P'=P\ \text{with } y\to-y,\ W'_{\{Q,K,V\}}=W_{\{Q,K,V\}}\,"
               r"\mathrm{diag}(I_{d_X},-I_{d_Y})",
@@ -1653,12 +1813,13 @@ DATA_DEFAULTS |= {"n_prompts": 500, "n_seeds": 2}
 DATA_FFR = 1e-6
 
 
-def check_e_data(cfg: dict, ctx: CheckContext, sampler: Callable = m.sample_prompts) -> Outcome:
-    lc = m.LiConfig.from_mapping(cfg)
+def check_e_data(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
+    lc = impl.LiConfig.from_mapping(cfg)
     S, n, l, M1 = cfg["n_seeds"], cfg["n_prompts"], cfg["l"], cfg["M1"]
-    idr, idi = m.orthonormal_patterns(lc, S, ctx.generator(1))
-    tr = m.train_tasks(M1, lc.n_task_families, device=ctx.device)
-    pr = sampler(lc, m.Domain(idr, idi, tr), n, ctx.generator(2), dtype=F64)
+    idr, idi = impl.orthonormal_patterns(lc, S, ctx.generator(1))
+    tr = impl.train_tasks(M1, lc.n_task_families, device=ctx.device)
+    pr = impl.sample_prompts(lc, impl.Domain(idr, idi, tr), n, ctx.generator(2), dtype=F64)
     ctxp, a, b = pr.pattern[..., :-1], pr.task[..., :1], pr.task[..., 1:]
     N = ctxp.numel()
     tests = []  # (name, count, trials, p)
@@ -1689,6 +1850,9 @@ def check_e_data(cfg: dict, ctx: CheckContext, sampler: Callable = m.sample_prom
     f_label = torch.where(ctxp == a, 1, -1)
     parts["labels follow f on task-pattern contexts"] = Outcome.at_most(
         float((pr.label != f_label)[task_ctx].sum()), 0.0)
+    q_pat, qa = pr.pattern[..., -1], pr.task[..., 0]
+    parts["query: pattern a or b, z = +1 iff its pattern is a"] = Outcome.at_most(
+        float(((q_pat != qa) & (q_pat != pr.task[..., 1])).sum() + ((pr.z > 0) != (q_pat == qa)).sum()), 0.0)
     y = pr.P[..., lc.d_X:]
     q_expected = torch.zeros_like(y)
     q_expected[..., :-1, 0] = pr.label.to(F64) * lc.q_norm
@@ -1706,26 +1870,40 @@ def check_e_data(cfg: dict, ctx: CheckContext, sampler: Callable = m.sample_prom
                                          torch.ones(lc.M2, dtype=F64)]).to(ctx.device)).expand_as(gram)
     parts["IDR orthogonal (norm beta), IDI orthonormal, IDR perp IDI"] = Outcome.at_most(max_abs_error(gram, target),
                                                                                          gram_tol)
-    allt = m.all_tasks(M1)
+    allt = impl.all_tasks(M1)
     parts["|T| = M1 (M1 - 1) distinct ordered pairs"] = Outcome.at_most(
         abs(len({tuple(t) for t in allt.tolist()}) - M1 * (M1 - 1)) + int((allt[:, 0] == allt[:, 1]).sum()), 0.0)
-    pos, neg = m.coverage_counts(tr, M1)
+    pos, neg = coverage_counts(tr, M1)
     parts["Condition 3.2 for T_tr"] = Outcome.at_most(float((pos - neg).abs().max() + (pos.max() - pos.min())), 0.0)
-    rot = m.random_rotation(S, lc.M2, ctx.generator(3))
-    od = m.ood_domain(lc, idr, idi, rot)
-    K = m.ood_coefficients(lc, dtype=F64, device=ctx.device)
+    rot = random_rotation(S, lc.M2, ctx.generator(3))
+    od = impl.ood_domain(lc, idr, idi, rot)
+    K = impl.ood_coefficients(lc, dtype=F64, device=ctx.device)
     span_res = od.rel - od.rel @ idr.transpose(-1, -2) @ idr / lc.beta ** 2
     sums = K.sum(-1)
     s1 = float(sums.min() if lc.s1_definition == "min" else sums.mean())
     parts["ODR in span(IDR)"] = Outcome.at_most(float(span_res.abs().max()), gram_tol * max(lc.S1, 1.0))
     parts["ODR coefficient sum S1"] = Outcome.at_most(abs(s1 - lc.S1), identity_tolerance(F64, M1, lc.S1 + 1))
-    parts["ODR = K IDR"] = Outcome.at_most(max_abs_error(od.rel, K @ idr), gram_tol * max(lc.S1, 1.0))
-    parts["ODI in span(IDI)"] = Outcome.at_most(max_abs_error(od.irr @ idi.transpose(-1, -2) @ idi, od.irr), gram_tol)
-    tp = m.make_test_prompts(lc.replace(test_sampling="guaranteed"), m.Domain(idr, idi, tr), n, ctx.generator(4),
-                             dtype=F64)
-    need = m.n_same_pattern(lc.alpha_test, lc.l_test)
+    K_ref = torch.zeros(lc.M1_ood, M1, dtype=F64, device=ctx.device)  # the spec's mu'_j = (S1_j/2)(mu_2j + mu_2j+1)
+    steps = [j / (lc.M1_ood - 1) - (0.5 if lc.s1_definition == "mean" else 0.0) for j in range(lc.M1_ood)]
+    for j, t in enumerate(steps):
+        K_ref[j, 2 * j] = K_ref[j, 2 * j + 1] = (lc.S1 + lc.s1_spread * t) / 2
+    parts["ODR = K IDR (K of the spec)"] = Outcome.at_most(max_abs_error(od.rel, K_ref @ idr),
+                                                           gram_tol * max(lc.S1 + lc.s1_spread, 1.0))
+    parts["ood_coefficients = K of the spec"] = Outcome.at_most(max_abs_error(K, K_ref),
+                                                                identity_tolerance(F64, 2, lc.S1 + lc.s1_spread + 1))
+    parts["ODI = the rotation of the IDI basis"] = Outcome.at_most(max_abs_error(od.irr, rot @ idi), gram_tol)
+    tcfg = lc.replace(test_sampling="guaranteed")
+    tp = impl.make_test_prompts(tcfg, impl.Domain(idr, idi, tr), n, ctx.generator(4), dtype=F64)
+    need = n_same_pattern(lc.alpha_test, lc.l_test)
     same = (tp.pattern[..., :-1] == tp.pattern[..., -1:]).sum(-1)
-    parts["test prompts: >= ceil(alpha' l/2) same-pattern contexts"] = Outcome.at_least(float(same.min()), need)
+    parts["test prompts: l_ts contexts, exactly ceil(alpha' l_ts/2) with the query's pattern"] = Outcome.at_most(
+        float((same != need).sum()) + abs(tp.P.shape[-2] - 1 - lc.l_test), 0.0)
+    # the overrides l, alpha of make_test_prompts take precedence over cfg.l_test, cfg.alpha_test
+    l2, a2 = lc.l_test + 3, (0.5 if lc.alpha_test > 0.75 else 1.0)
+    tp2 = impl.make_test_prompts(tcfg, impl.Domain(idr, idi, tr), n, ctx.generator(5), l=l2, alpha=a2, dtype=F64)
+    same2 = (tp2.pattern[..., :-1] == tp2.pattern[..., -1:]).sum(-1)
+    parts["test prompts with overrides l, alpha': their length and same-pattern count"] = Outcome.at_most(
+        float((same2 != n_same_pattern(a2, l2)).sum()) + abs(tp2.P.shape[-2] - 1 - l2), 0.0)
     if lc.test_both_patterns:
         opp_pat = torch.where(tp.z > 0, tp.task[..., 1], tp.task[..., 0]).unsqueeze(-1)
         opp = (tp.pattern[..., :-1] == opp_pat).sum(-1)
@@ -1735,7 +1913,7 @@ def check_e_data(cfg: dict, ctx: CheckContext, sampler: Callable = m.sample_prom
 
 
 register(Claim(
-    id="L-E-DATA", paper=PAPER, reference="spec §4.1 E8 (supports L-C32, L-T33, L-T34)",
+    id="L-E-DATA", control=Control("L-M20", {}, 0), power=POWER, paper=PAPER, reference="spec §4.1 E8 (supports L-C32, L-T33, L-T34)",
     title="Data-generator contract: pattern and label frequencies, orthogonality, tasks, Condition 3.2, OOD span",
     statement=r"\#\{\text{pattern } a\}\sim\mathrm{Bin}(N,\alpha/2),\ \#\{j\notin\{a,b\}\}\sim\mathrm{Bin}"
               r"(N_j,\tfrac{1-\alpha}{M_1-2});\ \mu_j\perp\nu_k;\ |\mathcal T|=M_1(M_1-1);\ \mu'_j\in"
