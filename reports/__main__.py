@@ -7,6 +7,7 @@
 With no action, the report is written beside RESULTS as ``report.html``. If RESULTS does not exist but
 ``RESULTS.parts/`` does (a run killed before it merged), the report is built read-only from the parts that finished.
 Exit status: 0 fine, 1 regressions against the baseline, 2 a missing, truncated or foreign file (one line on stderr).
+Improvements against the baseline (a claim now held that was not) are printed as IMPROVEMENT lines and do not fail.
 """
 from __future__ import annotations
 
@@ -35,10 +36,14 @@ def main(argv: list[str] | None = None) -> int:
             html.build_report(args.results, out)
             print(f"report written: {out}")
         if args.check_baseline:
-            problems = gate.compare(args.results, args.check_baseline)
+            found = gate.check(args.results, args.check_baseline)
+            problems = found.regressions
             for p in problems:
                 print(f"REGRESSION {p}")
-            print(f"baseline {args.check_baseline}: " + (f"{len(problems)} regression(s)" if problems else "no regression"))
+            for p in found.improvements:
+                print(f"IMPROVEMENT {p}")
+            print(f"baseline {args.check_baseline}: " + (f"{len(problems)} regression(s)" if problems else "no regression")
+                  + (f", {len(found.improvements)} improvement(s)" if found.improvements else ""))
             status = 1 if problems else 0
         if args.write_baseline:
             target = args.write_baseline

@@ -1,5 +1,13 @@
 """The HTML report: one self-contained, offline file built from a results file alone.
 
+Sections: the summary (counts per paper of every verdict: held, inconclusive, violated, assumption not met, not
+applicable, reported, not checked, not encoded; inconclusive and reported claims are never counted as held); the kill
+matrix when the results hold kill records (survivors and stale mutants first, then per paper the mutant x claim
+matrix, what each claim catches and what catches each mutant; see :mod:`reports.kills`); then one section per claim
+(statement, verdict, decision rule, false-fail rate, power, resolution and min_discrepancy, the model API members its
+checks called, the mutants it catches, margins, figures, examples). The run header names the implementation under
+test when it is not the reference.
+
 ``build_report(results, out)`` reads the results file (or the parts of a killed run, see
 :func:`reports.summary.load`), renders the whole document in memory and only then replaces ``out`` atomically, so a
 failed build never touches an earlier report. The page has no script, no external font, style sheet or image:
@@ -22,10 +30,11 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from . import kills as km
 from . import results as res
 from . import svg
-from .summary import (COUNT_FIELDS, HELD, NOT_CHECKED, NOT_ENCODED, UNMET, VIOLATED, ClaimSummary, Summary, load,
-                      summarize)
+from .summary import (COUNT_FIELDS, HELD, INCONCLUSIVE, NOT_APPLICABLE, NOT_CHECKED, NOT_ENCODED, REPORTED, UNMET,
+                      VIOLATED, ClaimSummary, Summary, load, summarize)
 
 MAX_EXAMPLE_ROWS = 50  # rows of the per-claim example table (worst first); a thorough run has a thousand per claim
 
@@ -143,8 +152,26 @@ def _slug(text: str, taken: set[str]) -> str:
     return slug
 
 
-def _verdict_class(v: str) -> str:
-    return {HELD: "held", VIOLATED: "violated", UNMET: "unmet", NOT_CHECKED: "unchecked", NOT_ENCODED: "unencoded"}[v]
+_VCLASS = {HELD: "held", VIOLATED: "violated", INCONCLUSIVE: "inconclusive", UNMET: "unmet", NOT_APPLICABLE: "na",
+           REPORTED: "reported", NOT_CHECKED: "unchecked", NOT_ENCODED: "unencoded"}
+
+
+def _verdict_class(v: Any) -> str:
+    return _VCLASS.get(v, "unchecked") if isinstance(v, str) else "unchecked"
+
+
+# Kill-matrix cells: CSS class, glyph and the legend's words.
+_KILL_CELL = {km.KILLED: ("k-killed", "●", "killed: a violation found (link: its reproduce command)"),
+              km.SURVIVED: ("k-survived", "○", "survived: the claim stayed green"),
+              km.NA: ("k-na", "–", "not applicable: the claim does not exercise the mutated member"),
+              km.STALE: ("k-stale", "!", "stale: the mutant's patch no longer applies (an error)"),
+              km.NOT_RUN: ("k-notrun", "·", "not run (the fast form had already killed the mutant, or the claim has no "
+                                          "pinned draws: see the tooltip)")}
+
+
+def _per_part(values: list[tuple[str, Any]]) -> str:
+    """``0.05`` for a claim-level value, ``part a: 0.05, part b: 0.1`` for sub-checks' values."""
+    return ", ".join(f"{part}: {svg.fmt(v)}" if part else svg.fmt(v) for part, v in values)
 
 
 # ----------------------------------------------------------------------------------------------------- view model
@@ -180,8 +207,8 @@ def _other_curves(claim: ClaimSummary, shown: str | None) -> list[dict[str, Any]
 def _claim_view(claim: ClaimSummary, anchor: str) -> dict[str, Any]:
     m = claim.meta
     worst = claim.worst
-    margins = [(svg.number(e.get("relative_margin")), e["status"] == HELD) for e in claim.checked]
-    points = [(v if v is not None else math.nan, held) for v, held in margins]
+    margins = [(svg.number(e.get("relative_margin")), e["status"]) for e in claim.checked]
+    points = [(v if v is not None else math.nan, status) for v, status in margins]
     hist, hist_caption = svg.margin_histogram(points, svg.number(worst.get("relative_margin")) if worst else None)
     unmet = claim.count(UNMET)
     if unmet:
@@ -195,6 +222,11 @@ def _claim_view(claim: ClaimSummary, anchor: str) -> dict[str, Any]:
     figure = _figure(claim)
     other = [(k, v) for k, v in details.items() if k not in ("parts", "worst_part") and svg.number(v) is None]
     examples = claim.examples_by_margin()
+    st = claim.statistics()
+    stats = [(label, _per_part(st[key]), key) for label, key in (
+        ("false-fail rate", "false_fail_rate"), ("power (1 - beta)", "power"), ("resolution", "resolution"),
+        ("min discrepancy", "min_discrepancy"), ("seed-to-seed sd", "sd")) if st[key]]
+    control = m.get("control") if isinstance(m.get("control"), dict) else None
     return {
         "c": claim,
         "anchor": anchor,
@@ -208,9 +240,20 @@ def _claim_view(claim: ClaimSummary, anchor: str) -> dict[str, Any]:
         "statement_src": str(m.get("statement") or ""),
         "held": claim.count(HELD),
         "violated": claim.count(VIOLATED),
+        "inconclusive": claim.count(INCONCLUSIVE),
+        "na": claim.count(NOT_APPLICABLE),
         "unmet": unmet,
+        "reported": claim.reported,
+        "rules": st["rules"],
+        "stats": stats,
+        "has_ffr": bool(st["false_fail_rate"]),
+        "uses": claim.uses,
+        "control": control,
+        "catches": None,  # filled in by _kills_view when the results hold a kill matrix
+        "control_anchor": None,  # likewise: the control's row in the kill matrix
         "worst": worst,
-        "worst_unmet": next((e for e in claim.evidence if e["status"] == UNMET), None) if not worst else None,
+        "worst_unmet": next((e for e in claim.evidence if e["status"] in (NOT_APPLICABLE, UNMET)), None)
+        if not worst else None,
         "blob": claim.reproduce_failure(),
         "hist": Markup(hist),
         "hist_caption": hist_caption,
@@ -223,7 +266,7 @@ def _claim_view(claim: ClaimSummary, anchor: str) -> dict[str, Any]:
         "examples": examples[:MAX_EXAMPLE_ROWS],
         "examples_total": len(examples),
         "seconds": claim.seconds,
-        "open": claim.verdict == VIOLATED,
+        "open": claim.verdict in (VIOLATED, INCONCLUSIVE),
     }
 
 
@@ -239,6 +282,7 @@ def _view(summary: Summary, results_path: Path) -> dict[str, Any]:
             "claims": [_claim_view(c, _slug(f"claim-{c.id}", taken)) for c in p.claims],
         })
     exit_status = end.get("exitstatus") if end else None
+    kills = _kills_view(summary, papers, taken)
     return {
         "run": run,
         "end": end,
@@ -251,7 +295,81 @@ def _view(summary: Summary, results_path: Path) -> dict[str, Any]:
         "run_time": _duration(end.get("seconds")) if end else "unknown (the run did not finish)",
         "example_seconds": _duration(sum(c.seconds for c in summary.claims)),
         "results_path": str(results_path),
+        "impls": summary.impls(),
+        "kills": kills,
         "built": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _kills_view(summary: Summary, papers: list[dict[str, Any]], taken: set[str]) -> dict[str, Any] | None:
+    """The kill-matrix section (None without kill records); also fills each claim view's "catches" line."""
+    matrix = km.kill_matrix(summary.kills, [(c.id, c.paper) for c in summary.claims])
+    if matrix is None:
+        return None
+    claim_anchor = {cv["c"].id: cv["anchor"] for pv in papers for cv in pv["claims"]}
+    m_anchor = {(m.paper, m.id): _slug(f"mutant-{m.id}", taken) for m in matrix.mutants}
+    kill_anchor = {(m.paper, m.id, c): _slug(f"kill-{m.id}-{c}", taken) for m in matrix.mutants for c in m.killed_by}
+
+    def mref(m: km.MutantRow) -> dict[str, Any]:
+        return {"id": m.id, "anchor": m_anchor[(m.paper, m.id)], "known": m.known_survivor}
+
+    def cell(m: km.MutantRow, cid: str) -> dict[str, Any]:
+        r = m.cells.get(cid)
+        if r is None:
+            return {"outcome": "", "cls": "k-none", "glyph": "", "title": f"{m.id} × {cid}: no record", "href": None}
+        cls, glyph, _ = _KILL_CELL[r["outcome"]]
+        bits = [f"{m.id} × {cid}: {r['outcome']}"]
+        if r.get("detail"):
+            bits.append(km._text(r["detail"]))
+        if svg.number(r.get("examples")) is not None:
+            bits.append(f"{svg.fmt(r['examples'])} example(s)")
+        if r.get("reproduce"):
+            bits.append(f"reproduce: {km._text(r['reproduce'])}")
+        href = f"#{kill_anchor[(m.paper, m.id, cid)]}" if r["outcome"] == km.KILLED else None
+        return {"outcome": r["outcome"], "cls": cls, "glyph": glyph, "title": " — ".join(bits), "href": href}
+
+    titles = {p.key: p.title for p in summary.papers}
+    per_paper = []
+    for paper in matrix.papers:
+        cids = matrix.claims.get(paper, [])
+        rows = [{"m": m, "ref": mref(m), "cells": [cell(m, c) for c in cids], "kills": len(m.killed_by)}
+                for m in matrix.of_paper(paper)]
+        per_paper.append({"paper": paper, "title": titles.get(paper, paper),
+                          "claims": [{"id": c, "anchor": claim_anchor.get(c),
+                                      "kills": len(matrix.kills_of(c))} for c in cids],
+                          "rows": rows})
+    by_claim = {}
+    for c in summary.claims:
+        if matrix.has_claim(c.id):
+            caught = [mref(m) for m in matrix.mutants if m.outcome(c.id) == km.KILLED]
+            by_claim[c.id] = {"id": c.id, "paper": c.paper, "anchor": claim_anchor.get(c.id), "caught": caught,
+                              "counts": matrix.cells_of(c.id), "reported": c.reported}
+    for cid in dict.fromkeys(cid for cids in matrix.claims.values() for cid in cids):  # cells of unknown claims
+        if cid not in by_claim:
+            by_claim[cid] = {"id": cid, "paper": "", "anchor": None, "reported": False, "counts": matrix.cells_of(cid),
+                             "caught": [mref(m) for m in matrix.mutants if m.outcome(cid) == km.KILLED]}
+    anchor_of_mutant = {m.id: m_anchor[(m.paper, m.id)] for m in matrix.mutants}
+    for pv in papers:
+        for cv in pv["claims"]:
+            cv["catches"] = by_claim.get(cv["c"].id)
+            if cv["control"] and isinstance(cv["control"].get("mutant"), str):
+                cv["control_anchor"] = anchor_of_mutant.get(cv["control"]["mutant"])
+    by_mutant = [{"m": m, "ref": mref(m), "counts": m.counts(),
+                  "killers": [{"claim": c, "anchor": claim_anchor.get(c), "id": kill_anchor[(m.paper, m.id, c)],
+                               "reproduce": km._text(m.cells[c].get("reproduce")),
+                               "detail": km._text(m.cells[c].get("detail"))} for c in m.killed_by]}
+                 for m in matrix.mutants]
+    return {
+        "matrix": matrix,
+        "survivors": [{"m": m, "ref": mref(m), "counts": m.counts()} for m in matrix.survivors],
+        "unknown_survivors": [m.id for m in matrix.survivors if not m.known_survivor],
+        "stale": [{"m": m, "ref": mref(m), "detail": m.stale_detail} for m in matrix.stale],
+        "papers": per_paper,
+        "by_claim": list(by_claim.values()),
+        "by_mutant": by_mutant,
+        "legend": list(_KILL_CELL.values()),
+        "totals": {"mutants": len(matrix.mutants), "killed": len(matrix.killed), "survivors": len(matrix.survivors),
+                   "stale": len(matrix.stale), "cells": sum(len(m.cells) for m in matrix.mutants)},
     }
 
 
@@ -284,7 +402,8 @@ def build_report(results_path: Path | str, out_path: Path | str) -> Path:
 CSS = """
 :root { --fg:#1f2328; --muted:#59636e; --line:#d1d9e0; --bg:#ffffff; --panel:#f6f8fa; --accent:#0969da;
   --held:#1a7f37; --held-bg:#dafbe1; --violated:#cf222e; --violated-bg:#ffebe9; --unmet:#9a6700; --unmet-bg:#fff8c5;
-  --unchecked:#59636e; --unchecked-bg:#eff2f5; --stated:#0550ae; --stated-bg:#ddf4ff; --derived:#8250df;
+  --unchecked:#59636e; --unchecked-bg:#eff2f5; --inconclusive:#bc4c00; --inconclusive-bg:#fff1e5;
+  --reported:#1b7c83; --reported-bg:#d8f3f6; --stated:#0550ae; --stated-bg:#ddf4ff; --derived:#8250df;
   --derived-bg:#fbefff; }
 * { box-sizing: border-box; }
 html { font-size: 15px; }
@@ -312,23 +431,31 @@ nav.toc .claim-link .t { color: var(--muted); white-space: nowrap; overflow: hid
 .dot { display: inline-block; width: .62em; height: .62em; border-radius: 50%; flex: none; }
 .dot.held { background: var(--held); } .dot.violated { background: var(--violated); }
 .dot.unmet { background: var(--unmet); } .dot.unchecked { background: #afb8c1; }
+.dot.inconclusive { background: var(--inconclusive); } .dot.reported { background: var(--reported); }
+.dot.na { background: transparent; border: 1.5px dashed #8c959f; }
 .dot.unencoded { background: transparent; border: 1.5px solid #afb8c1; }
 main { min-width: 0; padding-top: .6em; }
 .banner { margin: 1em 0; padding: .7em 1em; border-radius: 6px; border: 1px solid; font-weight: 500; }
 .banner.interrupted { background: var(--unmet-bg); border-color: #d4a72c; color: #633c01; }
 .banner.failed { background: var(--violated-bg); border-color: #ff8182; color: #82071e; }
+.banner.inconclusive { background: var(--inconclusive-bg); border-color: #fb8f44; color: #762c00; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(130px, 1fr)); gap: .8rem; margin: 1em 0; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: .6em .9em; background: var(--bg); }
 .card .n { font-size: 1.9rem; font-weight: 650; line-height: 1.1; font-variant-numeric: tabular-nums; }
 .card .l { color: var(--muted); font-size: .85rem; }
 .card.held .n { color: var(--held); } .card.violated .n { color: var(--violated); }
 .card.unmet .n { color: var(--unmet); } .card.unencoded .n, .card.unchecked .n { color: var(--unchecked); }
+.card.inconclusive .n { color: var(--inconclusive); } .card.na .n { color: var(--unchecked); }
+.card.reported .n { color: var(--reported); }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: .32em .7em; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 th { font-weight: 600; background: var(--panel); font-size: .88rem; }
 td.num, th.num { text-align: right; }
 table.summary tr.total td { font-weight: 650; border-top: 2px solid var(--fg); }
 table.summary td.f-violated:not(.zero) { color: var(--violated); font-weight: 650; }
+table.summary td.f-inconclusive:not(.zero) { color: var(--inconclusive); font-weight: 650; }
+table.summary th, table.summary td { padding: .32em .5em; }
+.reported-note { color: var(--reported); font-size: .92rem; margin: .2em 0; }
 table.summary td.zero { color: #afb8c1; }
 .tablewrap { overflow-x: auto; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1.2em; margin: 1em 0; }
@@ -339,6 +466,8 @@ article.claim { border: 1px solid var(--line); border-left: 5px solid #afb8c1; b
   padding: 1em 1.3em 1em; margin: 1.2em 0; background: var(--bg); }
 article.claim.held { border-left-color: var(--held); } article.claim.violated { border-left-color: var(--violated); }
 article.claim.unmet { border-left-color: var(--unmet); }
+article.claim.inconclusive { border-left: 5px dashed var(--inconclusive); }
+article.claim.reported { border-left-color: var(--reported); } article.claim.na { border-left-style: dotted; }
 .claim-head { display: flex; flex-wrap: wrap; gap: .5em; align-items: center; }
 .cid { font-weight: 700; font-size: 1.05rem; } .ref { color: var(--muted); }
 .spacer { flex: 1; }
@@ -354,7 +483,33 @@ article.claim.unmet { border-left-color: var(--unmet); }
 .verdict.held { background: var(--held-bg); color: var(--held); }
 .verdict.violated { background: var(--violated-bg); color: var(--violated); }
 .verdict.unmet { background: var(--unmet-bg); color: var(--unmet); }
-.verdict.unchecked, .verdict.unencoded { background: var(--unchecked-bg); color: var(--unchecked); }
+.verdict.unchecked, .verdict.unencoded, .verdict.na { background: var(--unchecked-bg); color: var(--unchecked); }
+.verdict.inconclusive { background: var(--inconclusive-bg); color: var(--inconclusive); border: 1px dashed currentColor; }
+.verdict.reported { background: var(--reported-bg); color: var(--reported); }
+.badge.reported { background: var(--reported-bg); color: var(--reported); border-color: #6fc7ce; }
+.rules { margin: .4em 0; font-size: .9rem; } .rules ul { margin: .2em 0; padding-left: 1.3em; }
+.rules li { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .88em; }
+.uses { display: flex; flex-wrap: wrap; gap: .35em; margin: .4em 0; align-items: baseline; font-size: .9rem; }
+.uses .chip { background: var(--panel); border: 1px solid var(--line); border-radius: 4px; padding: 0 .45em;
+  font-size: .85em; }
+.catches, .control { margin: .3em 0; font-size: .92rem; }
+#kill-matrix h3 { margin-top: 1.2em; }
+table.kill-matrix { font-size: .85rem; }
+table.kill-matrix th.kclaim { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap;
+  padding: .5em .2em; vertical-align: bottom; font-weight: 500; }
+table.kill-matrix tr.total td, table.kill-matrix tr.total th { border-top: 2px solid var(--fg); font-weight: 650; }
+.kcell { text-align: center; min-width: 1.6em; font-weight: 700; }
+.kcell.k-killed { background: var(--held-bg); color: var(--held); } .kcell.k-killed a { color: var(--held); }
+.kcell.k-survived { background: var(--violated-bg); color: var(--violated); }
+.kcell.k-na { color: #8c959f; } .kcell.k-notrun { color: #afb8c1; }
+.kcell.k-stale { background: var(--inconclusive-bg); color: var(--inconclusive); }
+p.legend .kcell { display: inline-block; padding: 0 .3em; border-radius: 3px; }
+tr.survived > th, tr.survived > td:first-child { color: var(--violated); }
+table.survivors tr.unknown td { background: var(--violated-bg); }
+div.stale { border: 1px solid #ff8182; background: var(--violated-bg); border-radius: 6px; padding: .2em 1em; margin: 1em 0; }
+ul.killers { margin: 0; padding-left: 1.1em; } ul.killers code.reproduce { display: block; word-break: break-all; }
+.ok { color: var(--held); font-weight: 600; }
+.sub.impl { color: var(--inconclusive); }
 .statement { margin: .5em 0 .3em; padding: .5em .8em; background: var(--panel); border-radius: 6px; overflow-x: auto; }
 .statement math { font-size: 1.15em; }
 .notes { color: var(--fg); margin: .4em 0; font-size: .93rem; }
@@ -403,7 +558,7 @@ TEMPLATE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="python -m reports">
-<title>ICL theory claims: {{ totals['held'] }} held, {{ totals['violated'] }} violated</title>
+<title>ICL theory claims: {{ totals['held'] }} held, {{ totals['inconclusive'] }} inconclusive, {{ totals['violated'] }} violated</title>
 <style>{{ css }}</style>
 </head>
 <body>
@@ -412,11 +567,17 @@ TEMPLATE = """<!DOCTYPE html>
   <p class="sub">profile <b>{{ run.get('profile', '?') }}</b> · device <b>{{ run.get('device', '?') }}</b>
   {%- if run.get('cuda') %} ({{ run['cuda'] }}){% endif %} · torch {{ run.get('torch', '?') }}
   · commit <span class="mono">{{ run.get('git_commit', '?') }}</span> · run time {{ run_time }}</p>
+  {% if impls %}
+  <p class="sub impl" id="impl-under-test">implementation under test:
+    {% for paper, keys in impls.items() %}<b class="mono" data-impl="{{ paper }}">{{ paper }} = {{ keys|join(', ') }}</b>{% if not loop.last %} · {% endif %}{% endfor %}
+    (not the reference models)</p>
+  {% endif %}
 </header>
 <div class="layout">
 <nav class="toc" id="contents" aria-label="Contents">
   <h2>Contents</h2>
-  <ul><li><a class="paper-link" href="#summary">Summary</a></li></ul>
+  <ul><li><a class="paper-link" href="#summary">Summary</a></li>
+  {% if kills %}<li><a class="paper-link" href="#kill-matrix">Kill matrix</a></li>{% endif %}</ul>
   {% for pv in papers %}
   <a class="paper-link" href="#{{ pv.anchor }}">{{ pv.p.key }}</a>
   <ul>
@@ -441,13 +602,20 @@ TEMPLATE = """<!DOCTYPE html>
 {% if totals['violated'] %}
 <div class="banner failed" role="alert">{{ totals['violated'] }} claim(s) violated: see the red sections below.</div>
 {% endif %}
+{% if totals['inconclusive'] %}
+<div class="banner inconclusive" id="inconclusive-banner">{{ totals['inconclusive'] }} claim(s) inconclusive: neither
+  verified nor violated at this sample size (orange sections below); they are not counted as held.</div>
+{% endif %}
 <section id="summary">
   <h2>Summary</h2>
   <div class="cards">
     <div class="card" data-total="checked"><div class="n">{{ totals['checked'] }}</div><div class="l">claims checked</div></div>
-    <div class="card held" data-total="held"><div class="n">{{ totals['held'] }}</div><div class="l">held</div></div>
+    <div class="card held" data-total="held"><div class="n">{{ totals['held'] }}</div><div class="l">held (verified)</div></div>
+    <div class="card inconclusive" data-total="inconclusive"><div class="n">{{ totals['inconclusive'] }}</div><div class="l">inconclusive</div></div>
     <div class="card violated" data-total="violated"><div class="n">{{ totals['violated'] }}</div><div class="l">violated</div></div>
     <div class="card unmet" data-total="assumption not met"><div class="n">{{ totals['assumption not met'] }}</div><div class="l">assumption not met</div></div>
+    <div class="card na" data-total="not applicable"><div class="n">{{ totals['not applicable'] }}</div><div class="l">not applicable</div></div>
+    <div class="card reported" data-total="reported"><div class="n">{{ totals['reported'] }}</div><div class="l">reported (not verified)</div></div>
     <div class="card unchecked" data-total="not checked"><div class="n">{{ totals['not checked'] }}</div><div class="l">not checked</div></div>
     <div class="card unencoded" data-total="not encoded"><div class="n">{{ totals['not encoded'] }}</div><div class="l">not encoded</div></div>
   </div>
@@ -465,7 +633,11 @@ TEMPLATE = """<!DOCTYPE html>
     </tbody>
   </table>
   </div>
-  <p class="muted">A claim is <b>checked</b> when it has at least one example; <b>held</b> when no example violated it;
+  <p class="muted">A claim is <b>checked</b> when it has at least one example; <b>violated</b> when an example violated
+  it; <b>inconclusive</b> when none did but one was inconclusive (neither evidence for nor against it at its stated
+  false-fail rate and resolution: never counted as verified); <b>held</b> (verified) when every checked example held;
+  <b>not applicable</b> when the implementation under test lacks a model API member it calls; <b>reported</b> claims
+  are measurements shown with their numbers, never counted as verified.
   <b>encoded</b> claims have a registry entry, <b>not encoded</b> ones are ids of a paper's specification without one.
   <b>examples</b> are Hypothesis examples; each checks <b>instances</b> independent seeds in one vectorised pass.</p>
   <dl class="meta" id="run-meta">
@@ -483,12 +655,95 @@ TEMPLATE = """<!DOCTYPE html>
   </dl>
 </section>
 
+{% if kills %}
+{% set kt = kills.totals %}
+<section id="kill-matrix">
+  <h2>Kill matrix</h2>
+  <p class="muted">Each mutant of the catalogue is a small plausible bug in one member of a paper's model API; each
+  claim was checked against it under the ci profile. A claim <b>kills</b> a mutant when it finds a violation. A claim's
+  power is the mutants it kills{% if kills.matrix.fast %} (this run used the fast form, which stops at a mutant's first
+  killing claim, so the powers below are lower bounds){% endif %}.</p>
+  <div class="cards">
+    <div class="card" data-kill-total="mutants"><div class="n">{{ kt.mutants }}</div><div class="l">mutants</div></div>
+    <div class="card held" data-kill-total="killed"><div class="n">{{ kt.killed }}</div><div class="l">killed</div></div>
+    <div class="card violated" data-kill-total="survivors"><div class="n">{{ kt.survivors }}</div><div class="l">survive every claim</div></div>
+    <div class="card inconclusive" data-kill-total="stale"><div class="n">{{ kt.stale }}</div><div class="l">stale (errors)</div></div>
+  </div>
+  <div class="survivors" id="kill-survivors" data-survivors="{{ kills.survivors|map(attribute='m.id')|join(' ') }}">
+  {% if kills.survivors %}
+    <h3>Survivors: {{ kills.survivors|length }} mutant(s) that no claim kills{% if kills.unknown_survivors %}, {{ kills.unknown_survivors|length }} not declared known{% endif %}</h3>
+    <table class="survivors"><thead><tr><th>mutant</th><th>paper</th><th>member</th><th>bug</th><th>cells</th><th>known survivor</th></tr></thead><tbody>
+    {% for s in kills.survivors %}<tr class="survivor{% if not s.m.known_survivor %} unknown{% endif %}" data-mutant="{{ s.m.id }}">
+      <td class="mono"><a href="#{{ s.ref.anchor }}">{{ s.m.id }}</a></td><td>{{ s.m.paper }}</td><td class="mono">{{ s.m.member }}</td><td>{{ s.m.bug }}</td>
+      <td class="muted">{{ s.counts['survived'] }} survived, {{ s.counts['not applicable'] }} n/a{% if s.counts['not run'] %}, {{ s.counts['not run'] }} not run{% if s.m.not_run_reasons %} ({{ s.m.not_run_reasons|join('; ') }}){% endif %}{% endif %}</td>
+      <td>{% if s.m.known_survivor %}{{ s.m.known_survivor }}{% else %}<span class="err">not declared: a claim must kill it</span>{% endif %}</td></tr>
+    {% endfor %}
+    </tbody></table>
+  {% else %}
+    <p class="ok" data-survivors-none>Every mutant is killed by at least one claim.</p>
+  {% endif %}
+  </div>
+  {% if kills.stale %}
+  <div class="stale err" id="kill-stale" data-stale="{{ kills.stale|map(attribute='m.id')|join(' ') }}" role="alert">
+    <h3>Stale mutants: {{ kills.stale|length }} (errors: the patch no longer applies, so nothing was checked)</h3>
+    <ul>{% for s in kills.stale %}<li data-mutant="{{ s.m.id }}"><a class="mono" href="#{{ s.ref.anchor }}">{{ s.m.id }}</a> ({{ s.m.paper }}, <span class="mono">{{ s.m.member }}</span>): {{ s.m.bug }}{% if s.detail %} — {{ s.detail }}{% endif %}</li>{% endfor %}</ul>
+  </div>
+  {% endif %}
+  <p class="legend muted">{% for cls, glyph, words in kills.legend %}<span class="kcell {{ cls }}">{{ glyph }}</span> {{ words }}{% if not loop.last %} · {% endif %}{% endfor %}</p>
+  {% for kp in kills.papers %}
+  <h3 class="kill-paper">{{ kp.title }} <small class="muted">{{ kp.paper }}</small></h3>
+  <div class="tablewrap">
+  <table class="kill-matrix" data-paper="{{ kp.paper }}">
+    <thead><tr><th>mutant</th><th>member</th>
+      {% for c in kp.claims %}<th class="kclaim" data-claim="{{ c.id }}">{% if c.anchor %}<a href="#{{ c.anchor }}">{{ c.id }}</a>{% else %}{{ c.id }}{% endif %}</th>{% endfor %}
+      <th class="num">killed by</th></tr></thead>
+    <tbody>
+    {% for r in kp.rows %}
+    <tr data-mutant="{{ r.m.id }}" class="{{ r.m.status }}"><th class="mono" title="{{ r.m.bug }}"><a href="#{{ r.ref.anchor }}">{{ r.m.id }}</a></th><td class="mono">{{ r.m.member }}</td>
+      {% for c in r.cells %}<td class="kcell {{ c.cls }}" data-outcome="{{ c.outcome }}" title="{{ c.title }}">{% if c.href %}<a href="{{ c.href }}">{{ c.glyph }}</a>{% else %}{{ c.glyph }}{% endif %}</td>{% endfor %}
+      <td class="num{% if not r.kills %} err{% endif %}">{{ r.kills }}</td></tr>
+    {% endfor %}
+    <tr class="total"><th colspan="2">kills (power)</th>{% for c in kp.claims %}<td class="num" data-claim-kills="{{ c.id }}">{{ c.kills }}</td>{% endfor %}<td></td></tr>
+    </tbody>
+  </table>
+  </div>
+  {% endfor %}
+  <details class="kill-by-claim" open>
+    <summary>What each claim catches (its power)</summary>
+    <div class="body tablewrap">
+    <table id="kill-by-claim"><thead><tr><th>claim</th><th>paper</th><th class="num">killed</th><th>mutants it kills</th><th class="num">survived</th><th class="num">n/a</th><th class="num">not run</th></tr></thead><tbody>
+    {% for k in kills.by_claim %}<tr data-claim="{{ k.id }}" data-kills="{{ k.caught|map(attribute='id')|join(' ') }}"{% if not k.caught %} class="kills-nothing"{% endif %}>
+      <td class="mono">{% if k.anchor %}<a href="#{{ k.anchor }}">{{ k.id }}</a>{% else %}{{ k.id }}{% endif %}{% if k.reported %} <span class="badge reported">reported</span>{% endif %}</td><td>{{ k.paper }}</td>
+      <td class="num">{{ k.counts['killed'] }}</td>
+      <td>{% for mu in k.caught %}<a class="mono" href="#{{ mu.anchor }}">{{ mu.id }}</a>{% if not loop.last %}, {% endif %}{% else %}<span class="muted">none</span>{% endfor %}</td>
+      <td class="num">{{ k.counts['survived'] }}</td><td class="num">{{ k.counts['not applicable'] }}</td><td class="num">{{ k.counts['not run'] }}</td></tr>
+    {% endfor %}
+    </tbody></table>
+    </div>
+  </details>
+  <details class="kill-by-mutant" open>
+    <summary>What catches each mutant</summary>
+    <div class="body tablewrap">
+    <table id="kill-by-mutant"><thead><tr><th>mutant</th><th>paper</th><th>member</th><th>bug</th><th>killed by (reproduce)</th></tr></thead><tbody>
+    {% for k in kills.by_mutant %}<tr id="{{ k.ref.anchor }}" data-mutant="{{ k.m.id }}" data-killed-by="{{ k.killers|map(attribute='claim')|join(' ') }}" class="{{ k.m.status }}">
+      <td class="mono">{{ k.m.id }}</td><td>{{ k.m.paper }}</td><td class="mono">{{ k.m.member }}</td><td>{{ k.m.bug }}</td>
+      <td>{% if k.m.stale %}<span class="err">stale{% if k.m.stale_detail %}: {{ k.m.stale_detail }}{% endif %}</span>
+        {% elif not k.killers %}<span class="err">survives every claim</span>{% if k.m.known_survivor %} <span class="muted">(known: {{ k.m.known_survivor }})</span>{% endif %}
+        {% else %}<ul class="killers">{% for x in k.killers %}<li id="{{ x.id }}">{% if x.anchor %}<a class="mono" href="#{{ x.anchor }}">{{ x.claim }}</a>{% else %}<span class="mono">{{ x.claim }}</span>{% endif %}{% if x.detail %} <span class="muted">{{ x.detail }}</span>{% endif %}{% if x.reproduce %}<code class="reproduce">{{ x.reproduce }}</code>{% endif %}</li>{% endfor %}</ul>{% endif %}</td></tr>
+    {% endfor %}
+    </tbody></table>
+    </div>
+  </details>
+</section>
+{% endif %}
+
 {% for pv in papers %}
 <section class="paper" id="{{ pv.anchor }}" data-paper="{{ pv.p.key }}">
   <h2 class="paper-head">{{ pv.p.title }} <small>{{ pv.p.key }}</small></h2>
   <p class="muted">{{ pv.counts['encoded'] }} claim(s) encoded of {{ pv.p.spec_ids|length }} in the specification:
-    {{ pv.counts['held'] }} held, {{ pv.counts['violated'] }} violated, {{ pv.counts['assumption not met'] }} with
-    assumptions not met, {{ pv.counts['not checked'] }} not checked; {{ pv.counts['examples'] }} examples,
+    {{ pv.counts['held'] }} held, {{ pv.counts['inconclusive'] }} inconclusive, {{ pv.counts['violated'] }} violated,
+    {{ pv.counts['assumption not met'] }} with assumptions not met, {{ pv.counts['not applicable'] }} not applicable,
+    {{ pv.counts['reported'] }} reported, {{ pv.counts['not checked'] }} not checked; {{ pv.counts['examples'] }} examples,
     {{ pv.counts['instances'] }} instances.</p>
   {% for cv in pv.claims %}
   {% set m = cv.meta %}
@@ -500,21 +755,41 @@ TEMPLATE = """<!DOCTYPE html>
       {% elif cv.badge %}<span class="badge derived" title="{{ cv.provenance }}: reconstructed, not the paper's verbatim statement">DERIVED{% if cv.level %}<span class="level">{{ cv.level }}</span>{% endif %}</span>
       <span class="badge recon">reconstructed</span>{% endif %}
       {% if m.get('kind') %}<span class="badge kind">{{ m['kind'] }}</span>{% endif %}
+      {% if cv.reported %}<span class="badge reported" title="a reported measurement: shown with its numbers, never counted as verified">reported measurement</span>{% endif %}
       <span class="spacer"></span>
       <span class="verdict {{ cv.vclass }}" data-verdict="{{ cv.verdict }}">{{ cv.verdict }}</span>
     </div>
     <h3>{{ m.get('title') or '(no title recorded)' }}</h3>
+    {% if cv.reported %}<p class="reported-note">A reported measurement: its numbers are shown, and it is never counted as verified{% if cv.c.evidence_verdict not in ('held', 'not checked') %} (its examples: {{ cv.c.evidence_verdict }}){% endif %}.</p>{% endif %}
     {% if not cv.c.registered %}<p class="err">This claim has evidence but no claim record in the results file: its metadata is missing.</p>{% endif %}
     <div class="statement">{{ cv.statement }}</div>
+    {% if cv.rules %}
+    <div class="rules" data-rules="{{ cv.rules|length }}"><span class="muted">Decision rule{% if cv.rules|length > 1 %}s{% endif %}{% if cv.worst %} (as printed for the worst example){% endif %}:</span>
+      <ul>{% for part, rule in cv.rules %}<li class="rule" data-part="{{ part }}">{% if part %}<b>{{ part }}</b>: {% endif %}{{ rule }}</li>{% endfor %}</ul></div>
+    {% endif %}
     {% if m.get('assumptions') %}
     <div class="assumptions"><span class="muted">Assumptions:</span>
       {% for a in m['assumptions'] %}<span class="chip" title="{{ a.get('text', '') if a is mapping else '' }}">{{ a.get('name', a) if a is mapping else a }}</span>{% endfor %}</div>
     {% endif %}
     {% if m.get('notes') %}<p class="notes">{{ m['notes'] }}</p>{% endif %}
+    {% if cv.uses %}
+    <div class="uses" data-uses="{{ cv.uses|join(' ') }}"><span class="muted">Model API exercised:</span>
+      {% for u in cv.uses %}<span class="chip mono">{{ u }}</span>{% endfor %}</div>
+    {% endif %}
+    {% if cv.catches %}
+    {% set k = cv.catches %}
+    <p class="catches" data-catches="{{ k.caught|map(attribute='id')|join(' ') }}"><span class="muted">catches:</span>
+      {% if k.caught %}{% for mu in k.caught %}<a href="#{{ mu.anchor }}" class="mono">{{ mu.id }}</a>{% if not loop.last %}, {% endif %}{% endfor %}{% else %}<b>no mutant</b>{% endif %}
+      <span class="muted">({{ k.counts['killed'] }} killed, {{ k.counts['survived'] }} survived, {{ k.counts['not applicable'] }} not applicable{% if k.counts['not run'] %}, {{ k.counts['not run'] }} not run (fast form){% endif %}{% if k.counts['stale'] %}, {{ k.counts['stale'] }} stale{% endif %})</span></p>
+    {% endif %}
+    {% if cv.control %}
+    <p class="control"><span class="muted">Negative control:</span> mutant {% if cv.control_anchor %}<a class="mono" href="#{{ cv.control_anchor }}">{{ cv.control.get('mutant') }}</a>{% else %}<span class="mono">{{ cv.control.get('mutant') }}</span>{% endif %}
+      at seed {{ cv.control.get('seed', 0) }}{% if cv.control.get('config') %}, config <span class="mono">{{ cv.control.get('config')|compact }}</span>{% endif %}</p>
+    {% endif %}
     <div class="facts">
       {% if cv.c.evidence %}
       <div><span class="k">examples</span><span class="v">{{ cv.c.evidence|length }}</span>
-        <span class="muted">({{ cv.held }} held{% if cv.violated %}, {{ cv.violated }} violated{% endif %}{% if cv.unmet %}, {{ cv.unmet }} assumption not met{% endif %})</span></div>
+        <span class="muted">({{ cv.held }} held{% if cv.inconclusive %}, {{ cv.inconclusive }} inconclusive{% endif %}{% if cv.violated %}, {{ cv.violated }} violated{% endif %}{% if cv.unmet %}, {{ cv.unmet }} assumption not met{% endif %}{% if cv.na %}, {{ cv.na }} not applicable{% endif %})</span></div>
       <div><span class="k">instances</span><span class="v">{{ cv.c.instances }}</span></div>
       {% if cv.worst %}
       <div><span class="k">worst relative margin</span><span class="v{% if not cv.worst.get('holds') %} neg{% endif %}" data-worst-relative-margin>{{ cv.worst.get('relative_margin')|num }}</span></div>
@@ -522,7 +797,8 @@ TEMPLATE = """<!DOCTYPE html>
         <span class="muted">(measured {{ cv.worst.get('measured')|num }}, bound {{ cv.worst.get('bound')|num }})</span></div>
       {% endif %}
       {% endif %}
-      <div><span class="k">false-fail rate</span><span class="v">{{ m.get('false_fail_rate')|num if m.get('false_fail_rate') is not none else 'none (deterministic)' }}</span></div>
+      {% if not cv.has_ffr %}<div><span class="k">false-fail rate</span><span class="v" data-stat="false_fail_rate">{{ 'none (deterministic)' if m.get('kind') in ('identity', 'inequality', 'rate', none) else 'not stated' }}</span></div>{% endif %}
+      {% for label, value, key in cv.stats %}<div><span class="k">{{ label }}</span><span class="v" data-stat="{{ key }}">{{ value }}</span></div>{% endfor %}
       <div><span class="k">time</span><span class="v">{% if cv.c.evidence %}{{ '%.2f'|format(cv.seconds) }} s{% else %}—{% endif %}</span> <span class="muted">({{ m.get('cost', '?') }})</span></div>
       {% if cv.seconds > 0 %}
       <div><span class="k">throughput</span><span class="v" data-throughput>{{ '%.3g'|format(cv.c.evidence|length / cv.seconds) }} examples/s</span>
@@ -550,9 +826,10 @@ TEMPLATE = """<!DOCTYPE html>
     {% if cv.worst or cv.worst_unmet %}
     {% set w = cv.worst or cv.worst_unmet %}
     <details class="worst"{% if cv.open %} open{% endif %}>
-      <summary>{% if cv.worst %}Worst example: config and reproduce command{% else %}An example outside the assumptions{% endif %}</summary>
+      <summary>{% if cv.worst %}Worst example: config and reproduce command{% elif cv.worst_unmet['status'] == 'not applicable' %}An example that could not run on this implementation{% else %}An example outside the assumptions{% endif %}</summary>
       <div class="body">
-        {% if w.get('unmet_assumptions') %}<p>Assumptions not met: {{ w['unmet_assumptions']|textlist }}</p>{% endif %}
+        {% if w.get('unmet_assumptions') %}<p>{{ 'Not applicable' if w['status'] == 'not applicable' else 'Assumptions not met' }}: {{ w['unmet_assumptions']|textlist }}</p>{% endif %}
+        {% if w.get('impl') and w.get('impl') != 'reference' %}<p>implementation under test: <span class="mono">{{ w['impl'] }}</span></p>{% endif %}
         {% if w.get('error') %}<p class="err">Error: <code>{{ w['error'] }}</code></p>{% endif %}
         <p>seed <span class="mono">{{ w.get('seed') }}</span> · {{ w.get('device', '?') }} / {{ w.get('dtype') or '—' }}
           {% if w.get('test_id') %}· test <span class="mono">{{ w['test_id'] }}</span>{% endif %}

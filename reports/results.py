@@ -3,8 +3,22 @@
 Record types, in file order:
 - ``{"type": "run", ...}``: run metadata (profile, device, torch version, git commit, start time, command);
 - ``{"type": "claim", ...}``: metadata of every registered claim (so the report needs nothing but this file);
-- ``{"type": "evidence", ...}``: one checked example (see ``theorems.core.Evidence``);
+- ``{"type": "evidence", ...}``: one checked example (see ``theorems.core.Evidence``); its status is "held",
+  "violated", "inconclusive", "assumption not met" or "not applicable", its ``impl`` the implementation under test
+  ("reference", "impl:pkg.mod", "mutant:ID") and ``uses`` the model API members the check called;
+- ``{"type": "kill", ...}``: one cell of the kill matrix (a mutant of the catalogue against one claim)::
+
+      {"type": "kill", "paper": "yang2024", "mutant": "Y-M03", "member": "softmax_maps", "bug": "one line",
+       "claim_id": "Y-P1", "outcome": "killed" | "survived" | "not applicable" | "stale" | "not run",
+       "examples": 25, "reproduce": "python -m theorems check ... --mutant Y-M03" | null, "detail": "short text",
+       "seconds": 1.2, "known_survivor": "issue 13: ..." | null}
+
+  ("not run": the cell did not run, its detail says why: the fast form had already killed the mutant, or the claim
+  has no pinned draws). Kill records travel like evidence (part files, merge, recovery);
 - ``{"type": "end", ...}``: written when the run finished (absent after an interruption: the report says so).
+
+Evidence and kill records are the *body* of a run: the merged file holds the header (run and claim records), then the
+evidence sorted by claim, test and example, then the kill records sorted by paper, mutant and claim, then the end.
 
 Under pytest-xdist every worker appends to its own part file (``<results>.parts/<worker>.jsonl``), line by line with a
 flush, so no worker ever writes another's file and an interruption loses at most one unfinished line. The controller
@@ -21,6 +35,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 FORMAT = "icl-claims-results/1"
+HEADER_TYPES = ("run", "claim")
+BODY_TYPES = ("evidence", "kill")  # what part files carry and merge_parts keeps
+KILL_OUTCOMES = ("killed", "survived", "not applicable", "stale", "not run")
 
 
 class ResultsFileError(ValueError):
@@ -116,31 +133,48 @@ def _read_lines(path: Path, tolerate_truncated_tail: bool) -> list[dict[str, Any
 
 
 def read_parts(parts: Path | str) -> list[dict[str, Any]]:
-    """The header records and the evidence of a run's parts directory; unfinished last lines are dropped."""
+    """The header records and the body (evidence, kill records) of a run's parts directory; unfinished last lines are
+    dropped."""
     parts = Path(parts)
     header_path = parts / HEADER_NAME
     if not header_path.exists():
         raise ResultsFileError(parts, f"holds parts of a run but no {HEADER_NAME} (run and claim records)")
-    records = [r for r in _read_lines(header_path, tolerate_truncated_tail=False) if r["type"] in ("run", "claim")]
+    records = [r for r in _read_lines(header_path, tolerate_truncated_tail=False) if r["type"] in HEADER_TYPES]
     return records + _part_evidence(parts)
 
 
 def _part_evidence(parts: Path) -> list[dict[str, Any]]:
-    evidence: list[dict[str, Any]] = []
+    """The body records (evidence and kill records) of every part file, in part-file order."""
+    body: list[dict[str, Any]] = []
     for p in sorted(parts.glob("*.jsonl")):
         if p.name != HEADER_NAME:
-            evidence += [r for r in _read_lines(p, tolerate_truncated_tail=True) if r.get("type") == "evidence"]
-    return evidence
+            body += [r for r in _read_lines(p, tolerate_truncated_tail=True) if r.get("type") in BODY_TYPES]
+    return body
+
+
+def _body_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Evidence by claim, test and example, then kill records by paper, mutant and claim (stable diffs)."""
+    def text(x: Any) -> str:
+        return x if isinstance(x, str) else "" if x is None else str(x)
+
+    def example(x: Any) -> float:
+        return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else 0.0
+
+    evidence = [r for r in records if r.get("type") == "evidence"]
+    kills = [r for r in records if r.get("type") == "kill"]
+    evidence.sort(key=lambda r: (text(r.get("claim_id")), text(r.get("test_id")), example(r.get("example"))))
+    kills.sort(key=lambda r: (text(r.get("paper")), text(r.get("mutant")), text(r.get("claim_id"))))
+    return evidence + kills
 
 
 def merge_parts(results: Path | str, header: Iterable[dict[str, Any]], end: dict[str, Any] | None,
                 run_id: str = "") -> Path:
-    """Merge the run's part files into ``results`` atomically; evidence is ordered by test id for stable diffs."""
+    """Merge the run's part files into ``results`` atomically: the header, then the body records (evidence ordered by
+    claim and test id, then kill records by paper, mutant and claim, for stable diffs), then ``end``."""
     results = Path(results)
     parts = parts_dir_for(results, run_id)
-    evidence = _part_evidence(parts) if parts.is_dir() else []
-    evidence.sort(key=lambda r: (r.get("claim_id", ""), r.get("test_id", ""), r.get("example", 0)))
-    lines = [dumps(h) for h in header] + [dumps(r) for r in evidence]
+    body = _body_order(_part_evidence(parts)) if parts.is_dir() else []
+    lines = [dumps(h) for h in header] + [dumps(r) for r in body]
     if end is not None:
         lines.append(dumps(end))
     atomic_write_text(results, "\n".join(lines) + "\n")
@@ -162,7 +196,7 @@ def read_header(results: Path | str, run_id: str = "") -> list[dict[str, Any]] |
     path = parts_dir_for(results, run_id) / HEADER_NAME
     if not path.exists():
         return None
-    return [r for r in _read_lines(path, tolerate_truncated_tail=False) if r["type"] in ("run", "claim")]
+    return [r for r in _read_lines(path, tolerate_truncated_tail=False) if r["type"] in HEADER_TYPES]
 
 
 def recover_parts(results: Path | str) -> Path:
@@ -172,13 +206,14 @@ def recover_parts(results: Path | str) -> Path:
     if parts is None:
         raise ResultsFileError(parts_dir_for(results), "no header of an interrupted run to recover from")
     records = read_parts(parts)
-    header = [r for r in records if r["type"] != "evidence"]
+    header = [r for r in records if r["type"] in HEADER_TYPES]
     run_id = parts.name[len(results.name) + 1:-len(".parts")] if parts != parts_dir_for(results) else ""
     return merge_parts(results, header, end=None, run_id=run_id)
 
 
 def read_results(path: Path | str) -> dict[str, Any]:
-    """Load and validate a results file: ``{"run": ..., "claims": {id: meta}, "evidence": [...], "end": ... | None}``."""
+    """Load and validate a results file:
+    ``{"run": ..., "claims": {id: meta}, "evidence": [...], "kills": [...], "end": ... | None}``."""
     path = Path(path)
     if not path.exists():
         raise ResultsFileError(path, "no such results file (run `pytest properties/` first, or pass the right path)")
@@ -202,7 +237,7 @@ def assemble(path: Path | str, records: list[dict[str, Any]]) -> dict[str, Any]:
         raise ResultsFileError(
             path, f"is not a claims results file (first record must be a run record with format {FORMAT!r})"
         )
-    out: dict[str, Any] = {"run": run, "claims": {}, "evidence": [], "end": None}
+    out: dict[str, Any] = {"run": run, "claims": {}, "evidence": [], "kills": [], "end": None}
     for i, rec in enumerate(records[1:], 2):
         t = rec["type"]
         if t == "claim":
@@ -216,6 +251,15 @@ def assemble(path: Path | str, records: list[dict[str, Any]]) -> dict[str, Any]:
             if not isinstance(rec["claim_id"], str):
                 raise ResultsFileError(path, f"record {i} (evidence) has a claim_id that is not a string")
             out["evidence"].append(rec)
+        elif t == "kill":
+            for key in ("mutant", "claim_id", "outcome"):
+                if not isinstance(rec.get(key), str):
+                    raise ResultsFileError(path, f"record {i} (kill) lacks a string field {key!r}")
+            if rec["outcome"] not in KILL_OUTCOMES:
+                raise ResultsFileError(path, f"record {i} (kill of {rec['mutant']!r} by {rec['claim_id']!r}) has "
+                                             f"unknown outcome {rec['outcome']!r} (expected one of "
+                                             f"{list(KILL_OUTCOMES)})")
+            out["kills"].append(rec)
         elif t == "end":
             out["end"] = rec
         else:

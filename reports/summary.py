@@ -1,12 +1,21 @@
 """What the report and the regression gate both read off a results file: per-claim verdicts, worst examples, fitted
-constants, and counts by paper. A function of the results file alone (no model, no registry import).
+constants, stated statistics, and counts by paper. A function of the results file alone (no model, no registry import).
 
-Verdict of a claim, from its evidence records:
+Status of one example (evidence record): ``held``, ``violated``, ``inconclusive`` (neither, at this sample size;
+``holds`` is null), ``assumption not met`` (a hypothesis of the theorem fails, or a trained model did not learn) or
+``not applicable`` (the implementation under test lacks a member of the model API that the check calls).
+
+Verdict of a claim, from its evidence records, in this order:
 
 - ``violated``: at least one example violated the claim;
-- ``held``: no example violated it and at least one was checked and held (examples whose assumptions were not met
-  are not checks of the claim: they are counted and shown, but do not change a "held");
+- ``inconclusive``: none violated it and at least one was inconclusive (never counted as verified);
+- ``held``: every checked example held (examples whose assumptions were not met, or that were not applicable, are not
+  checks of the claim: they are counted and shown, but do not change a "held");
+- ``not applicable``: nothing was checked and at least one example hit a member the implementation lacks;
 - ``assumption not met``: every example it has was outside the claim's assumptions;
+- ``reported``: the claim is declared a *reported* measurement (claim record ``"reported": true``) and would otherwise
+  be held or inconclusive: the report shows its numbers, and it is never counted as verified (a reported claim that
+  is violated still shows as violated);
 - ``not checked``: the claim is registered but has no evidence (deselected, or the run stopped before it);
 - ``not encoded`` (papers only): an id of the paper's spec with no registry entry.
 """
@@ -21,9 +30,19 @@ from typing import Any
 from . import results as res
 from .svg import number
 
-HELD, VIOLATED, UNMET, NOT_CHECKED, NOT_ENCODED = "held", "violated", "assumption not met", "not checked", "not encoded"
-EVIDENCE_STATUSES = (HELD, VIOLATED, UNMET)
-COUNT_FIELDS = ("encoded", "checked", HELD, VIOLATED, UNMET, NOT_CHECKED, NOT_ENCODED, "examples", "instances")
+HELD, VIOLATED, INCONCLUSIVE = "held", "violated", "inconclusive"
+UNMET, NOT_APPLICABLE = "assumption not met", "not applicable"
+REPORTED, NOT_CHECKED, NOT_ENCODED = "reported", "not checked", "not encoded"
+EVIDENCE_STATUSES = (HELD, VIOLATED, INCONCLUSIVE, UNMET, NOT_APPLICABLE)
+CHECKED_STATUSES = (HELD, VIOLATED, INCONCLUSIVE)  # examples that tested the claim (they have margins)
+# Worst first: the order of examples in the report, and which example is "the worst".
+STATUS_RANK = {VIOLATED: 0, INCONCLUSIVE: 1, HELD: 2, NOT_APPLICABLE: 3, UNMET: 4}
+VERDICTS = (HELD, INCONCLUSIVE, VIOLATED, UNMET, NOT_APPLICABLE, REPORTED, NOT_CHECKED)
+COUNT_FIELDS = ("encoded", "checked", HELD, INCONCLUSIVE, VIOLATED, UNMET, NOT_APPLICABLE, REPORTED, NOT_CHECKED,
+                NOT_ENCODED, "examples", "instances")
+# Keys of an evidence record's details (top level, or per sub-check in details["parts"][name]) that state the
+# statistics of the decision: the printed rule and the claim's error rates and resolution.
+STAT_KEYS = ("false_fail_rate", "power", "resolution", "min_discrepancy", "sd")
 
 
 def load(path: Path | str) -> dict[str, Any]:
@@ -51,6 +70,9 @@ def load(path: Path | str) -> dict[str, Any]:
         data["run"] = dict(data["run"], recovered_from=str(parts))
         path = parts
     for i, e in enumerate(data["evidence"], 1):
+        if not isinstance(e["status"], str):
+            raise res.ResultsFileError(path, f"evidence record {i} ({e['claim_id']!r}) has a status that is not a "
+                                             f"string: {e['status']!r}")
         if e["status"] not in EVIDENCE_STATUSES:  # a status the suite never writes: a foreign or corrupt file
             raise res.ResultsFileError(path, f"evidence record {i} ({e['claim_id']!r}) has unknown status "
                                              f"{e['status']!r} (expected one of {list(EVIDENCE_STATUSES)})")
@@ -67,21 +89,37 @@ class ClaimSummary:
 
     @property
     def checked(self) -> list[dict[str, Any]]:
-        """Examples that tested the claim (held or violated), not the ones outside its assumptions."""
-        return [e for e in self.evidence if e["status"] in (HELD, VIOLATED)]
+        """Examples that tested the claim (held, violated or inconclusive), not the ones outside its assumptions or
+        not applicable to the implementation."""
+        return [e for e in self.evidence if e["status"] in CHECKED_STATUSES]
 
     def count(self, status: str) -> int:
         return sum(1 for e in self.evidence if e["status"] == status)
 
     @property
-    def verdict(self) -> str:
+    def reported(self) -> bool:
+        """Declared a reported measurement: shown, never counted as verified."""
+        return self.meta.get("reported") is True
+
+    @property
+    def evidence_verdict(self) -> str:
+        """The verdict of the examples alone (see the module docstring), before a reported claim is relabelled."""
         if not self.evidence:
             return NOT_CHECKED
-        if self.count(VIOLATED):
-            return VIOLATED
-        if self.count(HELD):
-            return HELD
+        for v in (VIOLATED, INCONCLUSIVE, HELD, NOT_APPLICABLE):
+            if self.count(v):
+                return v
         return UNMET
+
+    @property
+    def verdict(self) -> str:
+        v = self.evidence_verdict
+        return REPORTED if self.reported and v in (HELD, INCONCLUSIVE) else v
+
+    @property
+    def verified(self) -> bool:
+        """Counted as verified: held, and not a reported measurement."""
+        return self.verdict == HELD
 
     @property
     def instances(self) -> int:
@@ -94,13 +132,41 @@ class ClaimSummary:
 
     @property
     def worst(self) -> dict[str, Any] | None:
-        """The checked example with the smallest relative margin; violated examples first (a non-finite margin of a
-        violated example counts as -inf)."""
+        """The checked example that decides the verdict: violated examples first, then inconclusive ones, then the
+        smallest relative margin (a non-finite margin of a violated example counts as -inf)."""
         checked = self.checked
-        return min(checked, key=lambda e: (e["status"] != VIOLATED, sort_margin(e))) if checked else None
+        return min(checked, key=lambda e: (STATUS_RANK[e["status"]], sort_margin(e))) if checked else None
 
     def examples_by_margin(self) -> list[dict[str, Any]]:
-        return sorted(self.evidence, key=lambda e: (e["status"] != VIOLATED, e["status"] == UNMET, sort_margin(e)))
+        return sorted(self.evidence, key=lambda e: (STATUS_RANK[e["status"]], sort_margin(e)))
+
+    @property
+    def uses(self) -> list[str]:
+        """The model API members the claim's checks called (union over its examples)."""
+        out: set[str] = set()
+        for e in self.evidence:
+            if isinstance(e.get("uses"), list):
+                out.update(str(u) for u in e["uses"] if isinstance(u, str))
+        return sorted(out)
+
+    @property
+    def impls(self) -> list[str]:
+        """The implementations under test that the examples ran against ("reference" unless --impl or a mutant)."""
+        return sorted({str(e.get("impl") or "reference") for e in self.evidence})
+
+    def statistics(self) -> dict[str, Any]:
+        """The stated statistics of the claim's decision, for the report: the printed decision rule(s) and the
+        false-fail rate, power, resolution and min_discrepancy, read off the worst example's details (top level and
+        per sub-check), with the claim record's false_fail_rate and power where the details have none.
+
+        Returns ``{"rules": [(part, text)], key: [(part, value)] for key in STAT_KEYS}``; part is "" at top level."""
+        source = self.worst or next((e for e in self.evidence if isinstance(e.get("details"), dict)), None)
+        out = stat_details(source.get("details") if source else None)
+        for key in ("false_fail_rate", "power"):
+            v = number(self.meta.get(key))
+            if v is not None and not any(part == "" for part, _ in out[key]):
+                out[key].insert(0, ("", v))
+        return out
 
     def reproduce_failure(self) -> str:
         """Hypothesis's ``@reproduce_failure`` note of the final failing example, if any."""
@@ -151,6 +217,54 @@ def is_rate(key: str) -> bool:
     return "slope" in k or ("rate" in k and not any(w in k for w in ("fail", "ffr", "per")))
 
 
+def stat_details(details: Any) -> dict[str, Any]:
+    """The decision rule(s) and the STAT_KEYS values of one example's details, at top level and per sub-check."""
+    out: dict[str, Any] = {"rules": [], **{k: [] for k in STAT_KEYS}}
+    if not isinstance(details, dict):
+        return out
+    parts = details.get("parts") if isinstance(details.get("parts"), dict) else {}
+    for label, d in [("", details)] + [(str(k), v) for k, v in parts.items() if isinstance(v, dict)]:
+        rule = d.get("rule")
+        if isinstance(rule, str) and rule.strip():
+            out["rules"].append((label, rule))
+        for key in STAT_KEYS:
+            v = number(d.get(key))
+            if v is not None:
+                out[key].append((label, v))
+    return out
+
+
+def example_spread(e: dict[str, Any]) -> float | None:
+    """The scale at which an example's margin moves from one set of random draws (seeds, rounding) to another, in the
+    margin's own units: the larger of its details' ``sd`` (the seed-to-seed standard deviation of a mean-over-seeds
+    verdict) and ``resolution``, at top level or else of the worst sub-check (``details["parts"][worst_part]``, the
+    one the headline margin comes from); None when the example states neither (identities, deterministic bounds)."""
+    d = e.get("details")
+    if not isinstance(d, dict):
+        return None
+
+    def of(x: Any) -> list[float]:
+        if not isinstance(x, dict):
+            return []
+        vals = [number(x.get(k)) for k in ("sd", "resolution")]
+        return [v for v in vals if v is not None and math.isfinite(v) and v >= 0]
+
+    vals = of(d)
+    if not vals and isinstance(d.get("parts"), dict) and isinstance(d.get("worst_part"), str):
+        vals = of(d["parts"].get(d["worst_part"]))
+    return max(vals) if vals else None
+
+
+def relative_spread(e: dict[str, Any]) -> float | None:
+    """:func:`example_spread` in units of the example's bound, like its relative margin (margin / max(|bound|, 1e-300))."""
+    s = example_spread(e)
+    if s is None:
+        return None
+    b = number(e.get("bound"))
+    scale = max(abs(b), 1e-300) if b is not None and math.isfinite(b) else None
+    return s / scale if scale else None
+
+
 def sort_margin(e: dict[str, Any]) -> float:
     v = number(e.get("relative_margin"))
     if v is None:
@@ -184,6 +298,8 @@ def _clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
     for key in ("assumptions", "params"):
         m[key] = [x for x in m.get(key) or [] if isinstance(x, (dict, str))] if isinstance(m.get(key), list) else []
     m["figure"] = m["figure"] if isinstance(m.get("figure"), str) and m["figure"] else None
+    m["reported"] = m.get("reported") is True
+    m["control"] = m["control"] if isinstance(m.get("control"), dict) else None
     presets = m.get("presets")
     m["presets"] = {str(k): v for k, v in presets.items() if isinstance(v, dict)} if isinstance(presets, dict) else {}
     return m
@@ -205,7 +321,7 @@ class PaperSummary:
             c[cl.verdict] += 1
             c["examples"] += len(cl.evidence)
             c["instances"] += cl.instances
-        c["checked"] = c[HELD] + c[VIOLATED] + c[UNMET]
+        c["checked"] = c["encoded"] - c[NOT_CHECKED]
         return c
 
 
@@ -214,6 +330,7 @@ class Summary:
     run: dict[str, Any]
     end: dict[str, Any] | None
     papers: list[PaperSummary]
+    kills: list[dict[str, Any]] = field(default_factory=list)  # kill-matrix cells (see reports.kills)
 
     @property
     def claims(self) -> list[ClaimSummary]:
@@ -222,6 +339,28 @@ class Summary:
     @property
     def interrupted(self) -> bool:
         return self.end is None or bool(self.end.get("interrupted"))
+
+    def impls(self) -> dict[str, list[str]]:
+        """Per paper, the implementations under test other than the reference (``--impl``, a mutant), from the
+        evidence and from the run record's ``impls`` (paper -> module, as --impl gives it) or ``impl``."""
+        out: dict[str, set[str]] = {}
+        for c in self.claims:
+            for key in c.impls:
+                if key != "reference":
+                    out.setdefault(c.paper, set()).add(key)
+        # the run record's "impls" (--impl: paper -> module) or "impl" (paper -> key, or one key)
+        for field_name in ("impls", "impl"):
+            declared = self.run.get(field_name)
+            if isinstance(declared, dict):
+                for paper, key in declared.items():
+                    if key not in (None, "", "reference"):
+                        key = str(key)
+                        if field_name == "impls" and not key.startswith(("impl:", "mutant:")):
+                            key = f"impl:{key}"
+                        out.setdefault(str(paper), set()).add(key)
+            elif isinstance(declared, str) and declared not in ("", "reference"):
+                out.setdefault("*", set()).add(declared)
+        return {k: sorted(v) for k, v in sorted(out.items())}
 
     def totals(self) -> dict[str, int]:
         t = {f: 0 for f in COUNT_FIELDS}
@@ -256,5 +395,5 @@ def summarize(data: dict[str, Any]) -> Summary:
         mine.sort(key=lambda c: spec.index(c.id) if c.id in spec else len(spec))
         papers.append(PaperSummary(key, str(pm.get("title", key)), spec, mine,
                                    [s for s in spec if s not in claims_meta]))
-    return Summary(run, data["end"], papers)
+    return Summary(run, data["end"], papers, list(data.get("kills") or []))
 

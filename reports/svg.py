@@ -16,7 +16,7 @@ from typing import Any, Sequence
 # Okabe-Ito colours (distinguishable with common colour-vision deficiencies), with dash patterns for greyscale.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "4 2 1 2", "1 2", "10 4")
-HELD_FILL, VIOLATED_FILL = "#2da44e", "#cf222e"
+HELD_FILL, VIOLATED_FILL, INCONCLUSIVE_FILL = "#2da44e", "#cf222e", "#e16f24"
 
 WIDTH, PLOT_HEIGHT, HIST_HEIGHT = 560, 250, 170
 LEFT, RIGHT, TOP, BOTTOM = 66, 18, 14, 46
@@ -217,13 +217,21 @@ def line_chart(fig: Any) -> tuple[str, str]:
     return "\n".join(out), caption
 
 
-def margin_histogram(points: Sequence[tuple[float, bool]], worst: float | None = None) -> tuple[str, str]:
-    """Histogram of relative margins (value, held) with the violation line at 0 and the worst example marked.
+def margin_histogram(points: Sequence[tuple[float, bool | str]], worst: float | None = None) -> tuple[str, str]:
+    """Histogram of relative margins with the violation line at 0 and the worst example marked.
+
+    Each point is (value, held): held is True (held), False (violated) or the example's status as a string ("held",
+    "violated", "inconclusive"); the three are stacked in their own colours.
 
     The x range always includes 0, so the picture shows how far the examples are from failing. When margins span more
     than a factor 10 the axis is symmetric-logarithmic (linear near 0, logarithmic beyond +-1).
     """
-    vals = [(float(v), h) for v, h in points if math.isfinite(v)]
+    def cat(h: bool | str) -> int:  # 0 held, 1 inconclusive, 2 violated
+        if isinstance(h, str):
+            return {"held": 0, "inconclusive": 1}.get(h, 2)
+        return 0 if h else 2
+
+    vals = [(float(v), cat(h)) for v, h in points if math.isfinite(v)]
     not_finite = len(points) - len(vals)
     if not vals:
         return "", (f"{not_finite} example(s) with a non-finite margin" if not_finite else "no margins to plot")
@@ -237,20 +245,21 @@ def margin_histogram(points: Sequence[tuple[float, bool]], worst: float | None =
     width = _nice_step(span, min(30, max(6, 2 * math.isqrt(len(vals)))))
     k0, k1 = math.floor(xa.tlo / width), math.ceil(xa.thi / width)
     k1 = max(k1, k0 + 1)
-    counts = [[0, 0] for _ in range(k1 - k0)]  # [held, violated] per bin
-    for v, held in vals:
+    counts = [[0, 0, 0] for _ in range(k1 - k0)]  # [held, inconclusive, violated] per bin
+    for v, c in vals:
         k = min(max(math.floor(xa.t(v) / width), k0), k1 - 1) - k0
-        counts[k][0 if held else 1] += 1
+        counts[k][c] += 1
     xa = _Axis(xa.inv(k0 * width), xa.inv(k1 * width), LEFT, WIDTH - RIGHT, scale, pad=0.02)
     ya = _Axis(0, max(sum(c) for c in counts) * 1.08, TOP + HIST_HEIGHT, TOP, pad=0.0, integer=True)
     height = TOP + HIST_HEIGHT + BOTTOM + 4
     out = [_svg_open(height, "distribution of relative margins")]
-    out += _frame(xa, ya, "relative margin = margin / |bound|  (below 0: violated)", "examples")
+    out += _frame(xa, ya, "relative margin = margin / |bound|  (below 0: not held)", "examples")
     base, per_example = ya.px(0), ya.px(0) - ya.px(1)
-    for i, (h, v) in enumerate(counts):
+    for i, (h, u, v) in enumerate(counts):
         x0, x1 = xa.px(xa.inv((k0 + i) * width)), xa.px(xa.inv((k0 + i + 1) * width))
         top = base
-        for n, fill, what in ((h, HELD_FILL, "held"), (v, VIOLATED_FILL, "violated")):
+        for n, fill, what in ((h, HELD_FILL, "held"), (u, INCONCLUSIVE_FILL, "inconclusive"),
+                              (v, VIOLATED_FILL, "violated")):
             if n:
                 h_px = n * per_example
                 out.append(f'<rect x="{x0 + 0.5:.1f}" y="{top - h_px:.1f}" width="{max(x1 - x0 - 1, 1):.1f}" '

@@ -1,8 +1,10 @@
-"""The HTML report, built from synthetic results files: verdicts, summary numbers, plots, hostile strings, bad input,
+"""The HTML report, built from synthetic results files: verdicts (held, inconclusive, violated, assumption not met,
+not applicable, reported), summary numbers, stated statistics, the kill matrix, plots, hostile strings, bad input,
 atomic writes, and the parts of xdist workers and of killed runs.
 
-The synthetic records come from the real machinery (``Claim.metadata()``, ``run_claim(...).to_json()``) so they have
-the results file's exact shape; only the claims are toys. ``scenario()`` is shared with test_gate.py and
+The synthetic records come from the real machinery (``Claim.metadata()``, ``run_claim(...).to_json()`` against a toy
+implementation of a toy model API, ``tolerances.mean_verdict``) so they have the results file's exact shape; only the
+claims, the model and the kill records are toys. ``scenario()`` is shared with test_gate.py and
 test_report_browser.py.
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ import copy
 import json
 import subprocess
 import sys
+import types
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,7 +23,9 @@ from hypothesis import strategies as st
 
 from reports import html, results as res
 from reports.__main__ import main as cli
-from theorems.core import Assumption, Claim, Cost, Kind, Outcome, Param, Provenance, curve, run_claim
+from theorems.core import Assumption, Claim, Control, Cost, Kind, Outcome, Param, Provenance, curve, run_claim
+from theorems.impl import Impl
+from theorems.tolerances import mean_verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,33 +36,50 @@ H = " ".join(HOSTILE)
 PAPERS = {
     "alpha": {"title": "Alpha et al.: a paper " + H, "spec_ids": ["A-HELD", "A-VIOL", "A-UNMET", "A-IDLE", "A-X1", "A-X2"]},
     "beta": {"title": "Beta & Gamma", "spec_ids": ["B-1", "B-2"]},
+    "gamma": {"title": "Gamma: statistics " + H, "spec_ids": ["G-STAT", "G-INC", "G-NA", "G-REP", "G-X"]},
 }
+_ZERO = {"encoded": 0, "checked": 0, "held": 0, "inconclusive": 0, "violated": 0, "assumption not met": 0,
+         "not applicable": 0, "reported": 0, "not checked": 0, "not encoded": 0, "examples": 0, "instances": 0}
 # What the scenario's report must show (an independent oracle for the summary table and the browser test).
 EXPECTED = {
-    "alpha": {"encoded": 4, "checked": 3, "held": 1, "violated": 1, "assumption not met": 1, "not checked": 1,
-              "not encoded": 2, "examples": 5 + 4 + 2, "instances": 5 * 8 + 4 + 2},
-    "beta": {"encoded": 0, "checked": 0, "held": 0, "violated": 0, "assumption not met": 0, "not checked": 0,
-             "not encoded": 2, "examples": 0, "instances": 0},
+    "alpha": _ZERO | {"encoded": 4, "checked": 3, "held": 1, "violated": 1, "assumption not met": 1, "not checked": 1,
+                      "not encoded": 2, "examples": 5 + 4 + 2, "instances": 5 * 8 + 4 + 2},
+    "beta": _ZERO | {"not encoded": 2},
+    "gamma": _ZERO | {"encoded": 4, "checked": 4, "held": 1, "inconclusive": 1, "not applicable": 1, "reported": 1,
+                      "not encoded": 1, "examples": 3 + 2 + 2 + 2, "instances": 3 + 2 + 2 + 2},
 }
-VERDICTS = {"A-HELD": "held", "A-VIOL": "violated", "A-UNMET": "assumption not met", "A-IDLE": "not checked"}
+VERDICTS = {"A-HELD": "held", "A-VIOL": "violated", "A-UNMET": "assumption not met", "A-IDLE": "not checked",
+            "G-STAT": "held", "G-INC": "inconclusive", "G-NA": "not applicable", "G-REP": "reported"}
+
+# A toy model API of two members; the toy module implements only "forward", so a check calling "train" is not
+# applicable to it (theorems.impl.MissingMember).
+TOY_API = {"forward": "(x) -> x: the toy model", "train": "(x) -> x: the toy training loop (absent from the module)"}
+_TOY_MODULE = types.ModuleType("toy_model")
+_TOY_MODULE.forward = lambda x: x
+
+
+def toy_impl(paper: str, key: str = "reference") -> Impl:
+    return Impl(paper, _TOY_MODULE, key, TOY_API)
 
 
 def _check_with_figure(cfg, ctx):
     """A toy rate claim: its figure is a decay curve beside a theory line; details carry a fitted slope."""
     t = list(range(1, 11))
-    return Outcome.at_most(cfg["x"], 1.0, instances=8, details={"slope": -0.5 - cfg["x"] / 10, "C_hat": 2.0 + cfg["x"]},
+    return Outcome.at_most(ctx.impl.forward(cfg["x"]), 1.0, instances=8, details={"slope": -0.5 - cfg["x"] / 10, "C_hat": 2.0 + cfg["x"]},
                            curves={"delta": curve("t", "Delta(t)", {"measured " + H: (t, [0.5**k for k in t]),
                                                                     "theory": (t, [0.6**k for k in t])}, logy=True),
                                    "extra": curve("d_r", "error", {"fit": ([1, 10, 100], [1.0, 0.1, 0.01])},
                                                   logx=True, logy=True)})
 
 
-def _toy(cid: str, check, figure=None, **kw) -> Claim:
+def _toy(cid: str, check, figure=None, paper="alpha", **kw) -> Claim:
     return Claim(
-        id=cid, paper="alpha", reference="Theorem 1 " + H, title="Toy claim " + H, statement=r"\|x\| \le \frac{1}{2}",
-        provenance=kw.pop("provenance", Provenance.DERIVED_HIGH), kind=Kind.INEQUALITY, check=check,
-        params=(Param("x", float, doc="the measured value " + H), Param("label", str, doc="free text")),
-        defaults={"x": 0.5, "label": "plain"}, assumptions=(Assumption("x >= 0 " + H, lambda c: c["x"] >= 0, H),),
+        id=cid, paper=paper, reference="Theorem 1 " + H, title="Toy claim " + H, statement=r"\|x\| \le \frac{1}{2}",
+        provenance=kw.pop("provenance", Provenance.DERIVED_HIGH), kind=kw.pop("kind", Kind.INEQUALITY), check=check,
+        params=(Param("x", float, doc="the measured value " + H), Param("label", str, doc="free text"))
+        + ((Param("s", float, min=0, doc="seed-to-seed spread"),) if paper == "gamma" else ()),
+        defaults={"x": 0.5, "label": "plain"} | ({"s": 0.1} if paper == "gamma" else {}),
+        assumptions=(Assumption("x >= 0 " + H, lambda c: c["x"] >= 0, H),),
         tolerance="exact " + H, notes="Reconstructed. " + H, figure=figure, **kw,
     )
 
@@ -70,12 +92,29 @@ def claims() -> dict[str, Claim]:
                        cost=Cost.MEDIUM, false_fail_rate=1e-3),
         "A-UNMET": _toy("A-UNMET", lambda c, ctx: Outcome.at_most(c["x"], 1.0)),
         "A-IDLE": _toy("A-IDLE", lambda c, ctx: Outcome.at_most(c["x"], 1.0), provenance=Provenance.DERIVED_LOW),
+        # gamma: a statistical claim decided from three seeds (held), the same check nearer its bound (inconclusive),
+        # a check that calls the member the toy implementation lacks, and a reported measurement
+        "G-STAT": _toy("G-STAT", _mean_check, paper="gamma", kind=Kind.STATISTICAL, false_fail_rate=0.05, power=0.9,
+                       control=Control("G-M01", {"x": 0.2}, 3)),
+        "G-INC": _toy("G-INC", _mean_check, paper="gamma", kind=Kind.STATISTICAL, false_fail_rate=0.05, power=0.9),
+        "G-NA": _toy("G-NA", lambda c, ctx: Outcome.at_most(ctx.impl.train(c["x"]), 1.0), paper="gamma"),
+        "G-REP": _toy("G-REP", lambda c, ctx: Outcome.at_most(ctx.impl.forward(c["x"]), 1.0), paper="gamma",
+                      kind=Kind.STATISTICAL, reported=True),
     }
 
 
-def evidence(claim: Claim, cfg: dict, seed: int = 0, example: int = 0, **extra) -> dict:
-    rec = run_claim(claim, cfg, seed=seed).to_json()
-    return rec | {"type": "evidence", "test_id": f"properties/test_alpha.py::test_claim[{claim.id}]",
+def _mean_check(cfg, ctx):
+    """Three seeds' values x - s, x, x + s against "mean <= 0.5" at false-fail rate 0.05, power 0.9 and resolution
+    0.05 (the shared statistics module's rule): held for x = 0.1 (s = 0.1), inconclusive for x = 0.5, violated for
+    x = 0.9. Its details carry the printed rule, sd, resolution and min_discrepancy."""
+    x, s = ctx.impl.forward(cfg["x"]), cfg["s"]
+    return mean_verdict([x - s, x, x + s], 0.5, "at_most", rate=0.05, power=0.9, resolution=0.05,
+                        what="mean over seeds", unit="seeds")
+
+
+def evidence(claim: Claim, cfg: dict, seed: int = 0, example: int = 0, impl: str = "reference", **extra) -> dict:
+    rec = run_claim(claim, cfg, seed=seed, impl=toy_impl(claim.paper, impl)).to_json()
+    return rec | {"type": "evidence", "test_id": f"properties/test_{claim.paper}.py::test_claim[{claim.id}]",
                   "profile": "ci", "example": example, "final": False} | extra
 
 
@@ -87,8 +126,9 @@ def run_record(**kw) -> dict:
 
 
 def scenario_records() -> tuple[list[dict], list[dict]]:
-    """(header, evidence) of the scenario: A-HELD held on 5 examples, A-VIOL violated on 1 of 4 (with a Hypothesis
-    blob and an exception message), A-UNMET only outside its assumptions, A-IDLE registered but never run."""
+    """(header, body) of the scenario: A-HELD held on 5 examples, A-VIOL violated on 1 of 4 (with a Hypothesis
+    blob and an exception message), A-UNMET only outside its assumptions, A-IDLE registered but never run; then the
+    gamma claims (gamma_evidence) and the kill records (KILLS). Alpha's evidence comes first, at fixed positions."""
     cs = claims()
     header = [run_record()] + [{"type": "claim", **c.metadata()} for c in cs.values()]
     ev = [evidence(cs["A-HELD"], {"x": x, "label": H}, seed=i, example=i) for i, x in enumerate([0.1, 0.2, 0.3, 0.4, 0.25])]
@@ -96,7 +136,52 @@ def scenario_records() -> tuple[list[dict], list[dict]]:
     ev.append(evidence(cs["A-VIOL"], {"x": 3.0, "label": H}, seed=7, example=3, final=True, error="ValueError: " + H,
                        hypothesis={"reproduce_failure": "@reproduce_failure('6.0', b'AXic" + H + "')"}))
     ev += [evidence(cs["A-UNMET"], {"x": -1.0}, example=i) for i in range(2)]
-    return header, ev
+    return header, ev + gamma_evidence(cs) + copy.deepcopy(KILLS)
+
+
+def gamma_evidence(cs: dict[str, Claim]) -> list[dict]:
+    """G-STAT held on three examples (mean-over-seeds rule, with sd and resolution); G-INC held once and inconclusive
+    once; G-NA not applicable (the toy implementation lacks "train"); G-REP a reported measurement that held."""
+    ev = [evidence(cs["G-STAT"], {"x": x}, seed=i, example=i) for i, x in enumerate([0.1, 0.15, 0.2])]
+    ev += [evidence(cs["G-INC"], {"x": x}, seed=i, example=i) for i, x in enumerate([0.1, 0.5])]
+    ev += [evidence(cs["G-NA"], {"x": x}, seed=i, example=i) for i, x in enumerate([0.1, 0.2])]
+    ev += [evidence(cs["G-REP"], {"x": x}, seed=i, example=i) for i, x in enumerate([0.3, 0.6])]
+    return ev
+
+
+def kill(mutant: str, claim_id: str, outcome: str, member: str = "forward", **kw) -> dict:
+    paper = "alpha" if mutant.startswith("A-") else "gamma"
+    rep = (f"python -m theorems check {claim_id} --seed 0 --device cpu --mutant {mutant} --config '{{\"x\": 0.5}}'"
+           if outcome == "killed" else None)
+    return {"type": "kill", "paper": paper, "mutant": mutant, "member": member, "bug": f"bug of {mutant} " + H,
+            "claim_id": claim_id, "outcome": outcome, "examples": 25 if outcome in ("killed", "survived") else 0,
+            "reproduce": rep, "detail": f"{outcome} at example 3" if outcome == "killed" else "",
+            "seconds": 0.5, "known_survivor": None} | kw
+
+
+_NOTE = "issue 13: a claim of alpha will kill it " + H
+KILLS = [
+    # A-M01 and A-M05 killed by A-HELD (A-M05 in the fast form: the later claims were not run), A-M06 by A-VIOL;
+    # A-M02 survives (a known survivor), A-M03 survives (not declared), A-M04 is stale
+    kill("A-M01", "A-HELD", "killed"), kill("A-M01", "A-VIOL", "survived"), kill("A-M01", "A-UNMET", "not applicable"),
+    kill("A-M02", "A-HELD", "survived", known_survivor=_NOTE), kill("A-M02", "A-VIOL", "survived", known_survivor=_NOTE),
+    kill("A-M02", "A-UNMET", "not applicable", known_survivor=_NOTE),
+    *(kill("A-M03", c, "not applicable", member="train") for c in ("A-HELD", "A-VIOL", "A-UNMET")),
+    *(kill("A-M04", c, "stale", detail="'x + 1' occurs 0 times in forward (needs exactly 1)")
+      for c in ("A-HELD", "A-VIOL", "A-UNMET")),
+    kill("A-M05", "A-HELD", "killed"), kill("A-M05", "A-VIOL", "not run"), kill("A-M05", "A-UNMET", "not run"),
+    kill("A-M06", "A-HELD", "survived"), kill("A-M06", "A-VIOL", "killed"), kill("A-M06", "A-UNMET", "not applicable"),
+    # G-M01 killed by G-STAT; G-M02 (in "train") survives every claim, a known survivor
+    kill("G-M01", "G-STAT", "killed"), kill("G-M01", "G-INC", "survived"), kill("G-M01", "G-NA", "not applicable"),
+    kill("G-M01", "G-REP", "survived"),
+    *(kill("G-M02", c, "not applicable", member="train", known_survivor="issue 14: needs a training claim")
+      for c in ("G-STAT", "G-INC", "G-NA", "G-REP")),
+]
+# The kill matrix the report must show, both ways (an oracle independent of reports.kills).
+SURVIVORS, STALE = ["A-M02", "A-M03", "G-M02"], ["A-M04"]
+KILLED_BY = {"A-M01": ["A-HELD"], "A-M05": ["A-HELD"], "A-M06": ["A-VIOL"], "G-M01": ["G-STAT"]}
+CATCHES = {"A-HELD": ["A-M01", "A-M05"], "A-VIOL": ["A-M06"], "A-UNMET": [], "G-STAT": ["G-M01"], "G-INC": [],
+           "G-NA": [], "G-REP": []}
 
 
 END = {"type": "end", "seconds": 12.5, "exitstatus": 1, "interrupted": False}
@@ -161,10 +246,12 @@ def build(tmp_path: Path, end: dict | None = END) -> tuple[str, Page]:
 # ------------------------------------------------------------------------------------------------------ tests
 def test_summary_numbers_by_paper_and_in_total(tmp_path):
     _, page = build(tmp_path)
-    assert page.summary["alpha"] == EXPECTED["alpha"] and page.summary["beta"] == EXPECTED["beta"]
-    assert page.summary["*"] == {k: EXPECTED["alpha"][k] + EXPECTED["beta"][k] for k in EXPECTED["alpha"]}
+    for paper in PAPERS:
+        assert page.summary[paper] == EXPECTED[paper], paper
+    assert page.summary["*"] == {k: sum(e[k] for e in EXPECTED.values()) for k in _ZERO}
     cards = {a["data-total"] for a in page.find("div") if "data-total" in a}
-    assert cards == {"checked", "held", "violated", "assumption not met", "not checked", "not encoded"}
+    assert cards == {"checked", "held", "inconclusive", "violated", "assumption not met", "not applicable", "reported",
+                     "not checked", "not encoded"}
 
 
 def test_verdict_per_claim_and_not_encoded_ids(tmp_path):
@@ -172,27 +259,28 @@ def test_verdict_per_claim_and_not_encoded_ids(tmp_path):
     shown = {a["data-claim-id"]: a["data-verdict"] for a in page.find("article")}
     assert shown == VERDICTS
     chips = {a["data-claim-id"] for a in page.find("span", data_verdict="not encoded")}
-    assert chips == {"A-X1", "A-X2", "B-1", "B-2"}
+    assert chips == {"A-X1", "A-X2", "B-1", "B-2", "G-X"}
 
 
 def test_claim_sections_carry_metadata_evidence_and_plots(tmp_path):
     text, page = build(tmp_path)
     assert "run time" in text and "12.5 s" in text and "2.13.0+cpu" in text and "abc1234" in text
     # provenance badges: STATED for A-HELD; DERIVED with the finer level and "reconstructed" for the others
-    assert text.count('class="badge stated"') == 1 and text.count('class="badge derived"') == 3
+    assert text.count('class="badge stated"') == 1 and text.count('class="badge derived"') == 7
     assert "<span class=\"level\">HIGH</span>" in text and "<span class=\"level\">LOW</span>" in text
-    assert text.count(">reconstructed<") == 3
+    assert text.count(">reconstructed<") == 7
     # statements as MathML; the violated claim's worst example: reproduce command, Hypothesis blob, exception
-    assert len(page.find("math")) == 4
+    assert len(page.find("math")) == 8
     assert "python -m theorems check A-VIOL --seed 7" in text
     plain = page.plain
     assert "@reproduce_failure('6.0', b'AXic" in plain and "ValueError: " in plain
     assert "false-fail rate" in plain and "0.001" in plain
     # plots: a margin histogram per checked claim, A-HELD's own figure and its other curve, as inline SVG
-    assert len(page.find("figure", class_="margins")) == 3  # not for A-IDLE, which never ran
+    assert len(page.find("figure", class_="margins")) == 3 + 4  # not for A-IDLE, which never ran
     assert [a["data-figure"] for a in page.find("figure", class_="claim-figure")] == ["delta", "missing-curve"]
     assert "no example recorded the curve 'missing-curve'" in plain
-    assert len(page.find("svg")) == 2 + 1 + 1  # histograms of A-HELD and A-VIOL, A-HELD's "delta" and "extra"
+    # histograms of A-HELD, A-VIOL, G-STAT, G-INC and G-REP; A-HELD's "delta" and "extra"
+    assert len(page.find("svg")) == 2 + 1 + 1 + 3
     # fitted constants across examples: slope and C_hat of A-HELD, flagged as a rate where the key says so
     assert "C_hat" in text and ">rate<" in text
     # presets are listed under the parameters (escaped like everything else)
@@ -204,8 +292,9 @@ def test_claim_sections_carry_metadata_evidence_and_plots(tmp_path):
 
 def test_margin_plot_for_claims_without_checked_examples_says_so(tmp_path):
     text, page = build(tmp_path)
-    # A-UNMET has two examples outside its assumptions and no margins; A-IDLE has no example at all
-    assert text.count("No margins to plot.") == 1 and text.count("Not checked in this run") == 1
+    # A-UNMET has two examples outside its assumptions and no margins, G-NA two not applicable examples; A-IDLE has no
+    # example at all
+    assert text.count("No margins to plot.") == 2 and text.count("Not checked in this run") == 1
     assert "2 example(s) outside the assumptions not shown" in text
 
 
@@ -388,15 +477,23 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(claim_fields=st.dictionaries(st.sampled_from(["id", "paper", "reference", "title", "statement", "assumptions", "params", "figure",
-                                                     "presets", "false_fail_rate", "notes", "provenance", "badge", "kind"]), JSON),
+                                                     "presets", "false_fail_rate", "notes", "provenance", "badge", "kind",
+                                                     "reported", "power", "control"]), JSON),
        ev_fields=st.dictionaries(st.sampled_from(["claim_id", "paper", "status", "holds", "config", "curves", "details", "hypothesis", "relative_margin",
                                                   "margin", "measured", "instances", "seconds", "unmet_assumptions",
-                                                  "example", "error", "reproduce", "seed"]), JSON),
+                                                  "example", "error", "reproduce", "seed", "impl", "uses"]), JSON)
+       | st.fixed_dictionaries({"status": st.sampled_from(["inconclusive", "not applicable", "held"]),
+                                "details": st.dictionaries(st.sampled_from(["rule", "resolution", "sd", "power",
+                                                                            "false_fail_rate", "min_discrepancy",
+                                                                            "parts", "worst_part"]), JSON)}),
+       kill_fields=st.dictionaries(st.sampled_from(["paper", "mutant", "member", "bug", "claim_id", "outcome",
+                                                    "examples", "reproduce", "detail", "seconds", "known_survivor"]),
+                                   JSON | st.sampled_from(["killed", "stale", "A-M01", "G-STAT"])),
        run_fields=st.dictionaries(st.sampled_from(["papers", "profile", "device", "cuda", "torch", "workers",
                                                    "started", "command"]), JSON),
        end_fields=st.dictionaries(st.sampled_from(["seconds", "interrupted", "exitstatus"]), JSON))
 def test_any_json_in_the_records_renders_or_is_a_results_file_error(tmp_path_factory, claim_fields, ev_fields,
-                                                                     run_fields, end_fields):
+                                                                     kill_fields, run_fields, end_fields):
     """Whatever JSON a (hand-edited, foreign, future) results file holds in its fields, the build either renders it,
     escaped, or stops with a ResultsFileError; never another exception."""
     tmp = tmp_path_factory.mktemp("fuzz")
@@ -404,6 +501,8 @@ def test_any_json_in_the_records_renders_or_is_a_results_file_error(tmp_path_fac
     header[2].update(claim_fields)  # A-VIOL
     for e in ev[5:9]:
         e.update(ev_fields)
+    for k in [e for e in ev if e["type"] == "kill"][:4]:
+        k.update(kill_fields)
     header[0].update(run_fields)
     try:
         out = html.build_report(write_results(tmp / "r.jsonl", header, ev, END | end_fields), tmp / "report.html")
@@ -431,3 +530,204 @@ def test_log_axes_survive_values_near_the_float_range():
     for lo, hi, scale in ((1e-300, 1e300, "log"), (1e-5, 1e308, "log"), (-1e308, 1e308, "symlog")):
         axis = svg._Axis(lo, hi, 0, 100, scale=scale)
         assert axis.ticks() and 0 <= axis.px(hi) <= 100
+
+
+# --------------------------------------------------------------------- three verdicts and stated statistics
+def test_inconclusive_is_shown_apart_and_never_counted_as_held(tmp_path):
+    text, page = build(tmp_path)
+    (art,) = page.find("article", data_claim_id="G-INC")
+    assert art["data-verdict"] == "inconclusive" and "inconclusive" in art["class"].split()
+    assert page.find("span", class_="verdict inconclusive", data_verdict="inconclusive")
+    assert page.find("div", id="inconclusive-banner") and "1 claim(s) inconclusive" in page.plain
+    # its own count in the table and the cards; held counts G-STAT and A-HELD only
+    assert page.summary["gamma"]["inconclusive"] == 1 and page.summary["*"]["held"] == 2
+    assert "<title>ICL theory claims: 2 held, 1 inconclusive, 1 violated</title>" in text
+    # the worst example is the inconclusive one, and the example table lists it first (violated, inconclusive, held)
+    assert "2 (1 held, 1 inconclusive)" in " ".join(page.plain.split())
+    art_text = text[text.index('id="claim-G-INC"'):text.index('id="claim-G-NA"')]
+    assert art_text.index("</span> inconclusive</td>") < art_text.index("</span> held</td>")
+
+
+def test_not_applicable_and_reported_claims(tmp_path):
+    text, page = build(tmp_path)
+    assert page.find("article", data_claim_id="G-NA")[0]["data-verdict"] == "not applicable"
+    assert "An example that could not run on this implementation" in page.plain
+    assert "Not applicable: toy_model does not provide 'train' of the gamma model API" in page.plain
+    (rep,) = page.find("article", data_claim_id="G-REP")
+    assert rep["data-verdict"] == "reported" and "reported" in rep["class"].split()
+    assert page.find("span", class_="badge reported") and "never counted as verified" in page.plain
+    assert page.summary["gamma"]["reported"] == 1 and page.summary["gamma"]["held"] == 1
+    # a reported claim that is violated still shows as violated
+    header, ev = scenario_records()
+    next(h for h in header if h.get("id") == "A-VIOL")["reported"] = True
+    page = Page(html.build_report(write_results(tmp_path / "r.jsonl", header, ev), tmp_path / "o.html").read_text())
+    assert page.find("article", data_claim_id="A-VIOL")[0]["data-verdict"] == "violated"
+
+
+def test_rule_rates_resolution_and_model_api_are_shown_beside_the_claim(tmp_path):
+    text, page = build(tmp_path)
+    art = text[text.index('id="claim-G-STAT"'):text.index('id="claim-G-INC"')]
+    assert ("mean over seeds: violated if the lower 95% confidence limit &gt; 0.5; held if the upper limit &lt;= 0.5 + "
+            "resolution 0.05; else inconclusive (3 seeds)") in art
+    stats = {a["data-stat"] for a in Page(art).find("span") if "data-stat" in a}
+    assert stats == {"false_fail_rate", "power", "resolution", "min_discrepancy", "sd"}
+    assert 'data-stat="resolution">0.05<' in art and 'data-stat="false_fail_rate">0.05<' in art
+    assert 'data-stat="power">0.9<' in art
+    # the model API members each claim's checks called (union over its examples)
+    uses = {a["data-claim-id"]: None for a in page.find("article")}
+    for cid in uses:
+        part = text[text.index(f'id="claim-{cid}"'):]
+        found = Page(part[:part.index("</article>")]).find("div", class_="uses")
+        uses[cid] = found[0]["data-uses"] if found else None
+    assert uses == {"A-HELD": "forward", "A-VIOL": None, "A-UNMET": None, "A-IDLE": None, "G-STAT": "forward",
+                    "G-INC": "forward", "G-NA": "train", "G-REP": "forward"}
+    # the negative control links to its mutant's row in the kill matrix
+    assert 'Negative control:</span> mutant <a class="mono" href="#mutant-G-M01">G-M01</a>' in art
+
+
+def test_per_part_rules_and_resolutions(tmp_path):
+    """A claim of several sub-checks (Outcome.all_of): each part's rule and resolution, labelled by the part."""
+    header, ev = scenario_records()
+    i = next(i for i, e in enumerate(ev) if e.get("claim_id") == "G-STAT" and e["example"] == 2)
+    ev[i]["details"] = {"worst_part": "mean", "parts": {
+        "mean": {"measured": 0.3, "bound": 0.5, "margin": 0.2, "holds": True, "rule": "mean rule " + H,
+                 "resolution": 0.05, "min_discrepancy": 0.04, "false_fail_rate": 0.01},
+        "tail": {"measured": 0.1, "bound": 0.2, "margin": 0.1, "holds": True, "rule": "tail rule",
+                 "resolution": 0.02}}}
+    text = html.build_report(write_results(tmp_path / "r.jsonl", header, ev), tmp_path / "o.html").read_text()
+    art = Page(text[text.index('id="claim-G-STAT"'):text.index('id="claim-G-INC"')])
+    assert [a["data-part"] for a in art.find("li", class_="rule")] == ["mean", "tail"]
+    assert "mean rule " + H in art.plain and "resolution" in art.plain and "mean: 0.05, tail: 0.02" in art.plain
+    # the claim record's rate and power stand at claim level beside the parts' own
+    assert "0.05, mean: 0.01" in art.plain
+
+
+def test_the_run_header_names_an_implementation_other_than_the_reference(tmp_path):
+    _, page = build(tmp_path)
+    assert not page.find("p", id="impl-under-test")
+    header, ev = scenario_records()
+    cs = claims()
+    ev = [e if e.get("claim_id") != "G-STAT" or e["type"] != "evidence" else
+          evidence(cs["G-STAT"], e["config"], seed=e["seed"], example=e["example"], impl="impl:toy.model") for e in ev]
+    text = html.build_report(write_results(tmp_path / "r.jsonl", header, ev), tmp_path / "o.html").read_text()
+    page = Page(text)
+    assert page.find("p", id="impl-under-test") and "gamma = impl:toy.model" in page.plain
+    assert "--impl gamma=toy.model" in text  # the reproduce command names it too
+    # the run record's "impls" (what --impl gave) is named even before any evidence ran against it
+    header, ev = scenario_records()
+    header[0]["impls"] = {"alpha": "mypkg.alpha_model"}
+    _, page = build_from(tmp_path, header, ev)
+    assert "alpha = impl:mypkg.alpha_model" in page.plain
+
+
+# ---------------------------------------------------------------------------------------------- kill matrix
+def _kill_section(text: str) -> str:
+    return text[text.index('<section id="kill-matrix">'):text.index("</section>", text.index('id="kill-matrix"'))]
+
+
+def test_kill_matrix_lists_survivors_first_then_the_matrix_both_ways(tmp_path):
+    text, page = build(tmp_path)
+    sec = _kill_section(text)
+    kp = Page(sec)
+    # survivors plainly at the top: before the matrices, with paper, member, bug and the known-survivor note
+    (surv,) = kp.find("div", id="kill-survivors")
+    assert surv["data-survivors"].split() == SURVIVORS
+    assert sec.index('id="kill-survivors"') < sec.index('class="kill-matrix"')
+    rows = {a["data-mutant"]: a["class"] for a in kp.find("tr") if "survivor" in a.get("class", "")}
+    assert rows == {"A-M02": "survivor", "A-M03": "survivor unknown", "G-M02": "survivor"}
+    assert "issue 13: a claim of alpha will kill it" in kp.plain and "not declared: a claim must kill it" in kp.plain
+    # stale mutants as errors
+    (stale,) = kp.find("div", id="kill-stale")
+    assert stale["data-stale"].split() == STALE and "'x + 1' occurs 0 times in forward" in kp.plain
+    # the matrix: one cell per record, by outcome; killed cells link to the reproduce command, tooltip included
+    cells = [a for a in kp.find("td") if "data-outcome" in a]
+    assert len(cells) == len(KILLS)
+    for outcome in ("killed", "survived", "not applicable", "stale", "not run"):
+        assert sum(a["data-outcome"] == outcome for a in cells) == sum(k["outcome"] == outcome for k in KILLS)
+    killed = [a for a in cells if a["data-outcome"] == "killed"]
+    assert all("reproduce: python -m theorems check" in a["title"] and "--mutant" in a["title"] for a in killed)
+    links = [a["href"] for a in kp.find("a") if a.get("href", "").startswith("#kill-")]
+    assert sorted(links) == sorted(f"#kill-{m}-{c}" for m, cs in KILLED_BY.items() for c in cs)
+    assert all(kp.find("li", id=h[1:]) for h in links)  # each link has its target: the command, in the by-mutant table
+    # both ways: what each claim catches, what catches each mutant
+    by_claim = {a["data-claim"]: a["data-kills"].split() for a in kp.find("tr") if "data-kills" in a}
+    assert by_claim == CATCHES
+    by_mutant = {a["data-mutant"]: a["data-killed-by"].split() for a in kp.find("tr") if "data-killed-by" in a}
+    assert {m: k for m, k in by_mutant.items() if k} == KILLED_BY
+    assert {m for m, k in by_mutant.items() if not k} == set(SURVIVORS + STALE)
+    power = {a["data-claim-kills"]: None for a in kp.find("td") if "data-claim-kills" in a}
+    assert set(power) == set(CATCHES)
+    # cards; the fast form is said to give lower bounds
+    totals = {a["data-kill-total"] for a in kp.find("div") if "data-kill-total" in a}
+    assert totals == {"mutants", "killed", "survivors", "stale"} and "lower bounds" in kp.plain
+    # each claim's own section: "catches: ..."
+    catches = {}
+    for cid in CATCHES:
+        part = text[text.index(f'id="claim-{cid}"'):]
+        (p,) = Page(part[:part.index("</article>")]).find("p", class_="catches")
+        catches[cid] = p["data-catches"].split()
+    assert catches == CATCHES
+    assert "catches: A-M01, A-M05" in " ".join(page.plain.split())
+    assert page.find("a", href="#kill-matrix")  # in the contents
+
+
+def test_no_kill_records_no_kill_section(tmp_path):
+    header, ev = scenario_records()
+    ev = [e for e in ev if e["type"] != "kill"]
+    text = html.build_report(write_results(tmp_path / "r.jsonl", header, ev), tmp_path / "o.html").read_text()
+    assert 'id="kill-matrix"' not in text and 'class="catches"' not in text and 'href="#kill-matrix"' not in text
+
+
+def test_a_kill_only_run_shows_the_matrix_and_every_claim_not_checked(tmp_path):
+    """``pytest properties/ --claims-mutants`` writes kill records and no evidence."""
+    header, ev = scenario_records()
+    ev = [e for e in ev if e["type"] == "kill"]
+    _, page = build_from(tmp_path, header, ev)
+    assert {a["data-verdict"] for a in page.find("article")} == {"not checked"}
+    assert page.find("section", id="kill-matrix") and len(page.find("p", class_="catches")) == len(CATCHES)
+
+
+def build_from(tmp_path: Path, header: list[dict], body: list[dict]) -> tuple[str, Page]:
+    text = html.build_report(write_results(tmp_path / "r.jsonl", header, body), tmp_path / "o.html").read_text()
+    return text, Page(text)
+
+
+def test_kill_records_survive_the_parts_merge_and_recovery(tmp_path):
+    results = tmp_path / "results.jsonl"
+    _parts_of_two_workers(results)
+    data = res.read_parts(res.parts_dir_for(results))
+    assert [r for r in data if r["type"] == "kill"] == KILLS  # kill records travel in the parts (gw1 here)
+    res.merge_parts(results, scenario_records()[0], END)
+    merged = res.read_results(results)
+    key = lambda k: (k["paper"], k["mutant"], k["claim_id"])  # noqa: E731
+    assert merged["kills"] == sorted(KILLS, key=key)  # sorted for stable diffs, after the evidence
+    types = [json.loads(line)["type"] for line in results.read_text().splitlines()]
+    assert types.index("kill") > max(i for i, t in enumerate(types) if t == "evidence") and types[-1] == "end"
+    # a killed run recovered by merge: no kill record lost, none duplicated into the header
+    results2 = tmp_path / "killed.jsonl"
+    _parts_of_two_workers(results2)
+    res.recover_parts(results2)
+    assert sorted(res.read_results(results2)["kills"], key=key) == sorted(KILLS, key=key)
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda k: k.update(outcome="maimed"), "unknown outcome 'maimed'"),
+    (lambda k: k.pop("mutant"), "lacks a string field 'mutant'"),
+    (lambda k: k.update(claim_id=7), "lacks a string field 'claim_id'"),
+])
+def test_bad_kill_records_are_a_results_file_error(tmp_path, edit, problem):
+    header, ev = scenario_records()
+    edit(next(e for e in ev if e["type"] == "kill"))
+    with pytest.raises(res.ResultsFileError, match=problem):
+        html.build_report(write_results(tmp_path / "r.jsonl", header, ev), tmp_path / "o.html")
+
+
+def test_a_cell_recorded_twice_keeps_the_more_telling_outcome():
+    from reports.kills import kill_matrix
+
+    cells = [kill("A-M01", "A-HELD", "survived"), kill("A-M01", "A-HELD", "killed"), kill("A-M02", "A-HELD", "killed"),
+             kill("A-M02", "A-HELD", "stale")]
+    m = kill_matrix(cells, [("A-HELD", "alpha")])
+    assert [(r.id, r.outcome("A-HELD"), r.status) for r in m.mutants] == [("A-M01", "killed", "killed"),
+                                                                           ("A-M02", "stale", "stale")]
+    assert kill_matrix([]) is None
