@@ -1,4 +1,5 @@
-"""conftest.py wiring, run as a user would: profiles, --device, the results file under xdist, interruptions."""
+"""The pytest wiring (conftest.py's plugins, properties/plugins/), run as a user would: profiles, --device, the
+results file under xdist, interruptions."""
 from __future__ import annotations
 
 import json
@@ -68,7 +69,7 @@ def test_cuda_without_gpu_stops_with_one_message(tmp_path):
 
 
 def test_ci_profile_is_ours_and_derandomized():
-    out = subprocess.run([sys.executable, "-c", "import conftest; from hypothesis import settings; "
+    out = subprocess.run([sys.executable, "-c", "import properties.plugins.profiles; from hypothesis import settings; "
                           "s = settings.get_profile('ci'); print(s.derandomize, s.deadline, s.max_examples)"],
                          cwd=ROOT, capture_output=True, text=True, env=dict(os.environ) | {"CI": "true"})
     assert out.stdout.split() == ["True", "None", "25"], out.stderr
@@ -113,11 +114,12 @@ def test_concurrent_runs_on_one_results_file_keep_their_own_parts(tmp_path):
 def test_a_gw0_on_another_machine_writes_no_header(tmp_path):
     """gw0 writes the results header for the controller only where it sees the controller's part file (the same
     filesystem); on another machine (--tx) it would be a stray file nobody reads."""
-    import conftest
+    from properties.plugins import evidence
+    from properties.plugins.state import state
 
     class Config:
         workerinput = {"workerid": "gw0", "workercount": 2}
-        _claims_run_id = "run-1"
+        stash = pytest.Stash()
 
         def getoption(self, name):
             assert name == "--claims-results"
@@ -126,5 +128,18 @@ def test_a_gw0_on_another_machine_writes_no_header(tmp_path):
     class Session:
         config = Config()
 
-    conftest.pytest_collection_finish(Session())
+    state(Session.config).run_id = "run-1"
+    evidence.pytest_collection_finish(Session())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_conftest_is_a_thin_list_of_plugins_and_no_private_hypothesis_api_is_used():
+    import ast
+
+    tree = ast.parse((ROOT / "conftest.py").read_text())
+    defs = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    assert defs == [], f"conftest.py defines {defs}: put hooks in a plugin module of properties/plugins/"
+    for path in [*ROOT.glob("properties/**/*.py"), ROOT / "conftest.py", *ROOT.glob("theorems/**/*.py")]:
+        text = path.read_text()
+        for private in ("hypothesis.internal", "settings._", "_get_local_constants"):
+            assert private not in text, f"{path.relative_to(ROOT)} uses the private Hypothesis API {private!r}"

@@ -110,13 +110,16 @@ def test_the_controller_reads_claims_from_the_header_and_falls_back_to_the_regis
                                                     ("cuda", None, "baseline-cuda.json"),
                                                     ("cuda", "mine.json", "mine.json")])
 def test_the_scheduler_times_claims_from_the_device_s_baseline(device, gate, expected):
-    import conftest
+    from properties.plugins.schedule import timing_baseline
+    from properties.plugins.state import state
 
     class Config:
-        _claims_device = device
+        stash = pytest.Stash()
 
         def getoption(self, name):
             assert name == "--claims-baseline"
             return gate
 
-    assert conftest._timing_baseline(Config()).name == expected
+    cfg = Config()
+    state(cfg).device = device
+    assert timing_baseline(cfg).name == expected

@@ -105,22 +105,25 @@ def test_a_patch_that_no_longer_applies_is_stale_never_skipped():
 def test_a_mutant_propagates_to_callers_inside_the_model_and_leaves_the_reference_alone():
     import torch
 
-    m = Mutant(id="R-MZ", member="project", bug="keys from W_Q", find="W_K", replace="W_Q", paper="ren2024")
-    src = mutants.patched_source(m)
-    assert src.count("W_Q") > mutants._source("ren2024")[1].count("W_Q")
+    m = Mutant(id="R-MZ", member="project", bug="keys from W_Q", find="s * (W_K @ H)", replace="s * (W_Q @ H)",
+               paper="ren2024")
     mod = mutants._module(m)
     ref = sys.modules["models.ren2024"]
     assert mod is not ref and mod.project is not ref.project
     g = torch.Generator().manual_seed(0)
-    H = torch.randn(1, 3, 5, generator=g, dtype=torch.float64)
-    Ws = [torch.randn(1, 2, 3, generator=g, dtype=torch.float64) for _ in range(3)]
-    assert not torch.equal(mod.softmax_attention(H, *Ws), ref.softmax_attention(H, *Ws))
+    H = torch.randn(2, 3, 5, generator=g, dtype=torch.float64)
+    W_Q, W_K, W_V = (torch.randn(2, 2, 3, generator=g, dtype=torch.float64) for _ in range(3))
+    Wr = torch.randn(2, 4, 2, generator=g, dtype=torch.float64)
+    # kernel_attention calls project: the bug reaches it, while the reference module is untouched
+    assert not torch.equal(mod.kernel_attention(H, W_Q, W_K, W_V, Wr, 3).h, ref.kernel_attention(H, W_Q, W_K, W_V,
+                                                                                                   Wr, 3).h)
+    assert torch.equal(ref.project(H, W_Q, W_K, W_V)[0], W_Q.shape[1] ** -0.25 * (W_K @ H))
 
 
 def test_reach_follows_the_static_call_graph():
     graph = mutants.call_graph("ren2024")
-    assert "project" in graph["softmax_attention"]
-    assert "project" in mutants.reach("ren2024", {"softmax_attention"})
+    assert "project" in graph["kernel_attention"]
+    assert "project" in mutants.reach("ren2024", {"kernel_attention"})
     assert "softmax_attention" not in mutants.reach("ren2024", {"prf"})
 
 
@@ -130,8 +133,8 @@ def test_kill_matrix_cells_killed_survived_and_stale(monkeypatch):
     def check(cfg, ctx):
         import torch
 
-        x = torch.ones(2, 3, dtype=torch.float64)
-        Wr = torch.zeros(3, 4, dtype=torch.float64)
+        x = torch.ones(2, 3, dtype=torch.float64)  # (d_o, n)
+        Wr = torch.zeros(4, 2, dtype=torch.float64)  # (d_r, d_o)
         got = ctx.impl.prf(x, Wr)
         return Outcome.at_most(float((got - got.mean()).abs().max()), 1e-12)  # prf(x, 0) is constant in the features
 
@@ -139,11 +142,16 @@ def test_kill_matrix_cells_killed_survived_and_stale(monkeypatch):
     monkeypatch.setattr(kill_matrix, "claim_order", lambda paper, claims=None: ["R-T31"])
     monkeypatch.setattr(harness, "get_claim", lambda cid: toy)
     monkeypatch.setattr(harness, "pinned_draws", lambda: {"R-T31": [{"config": {}, "seed": 0}]})
-    bad = Mutant(id="R-MA", member="prf", bug="features depend on the index", find="Wr", replace="Wr",
-                 paper="ren2024")
+    bad = Mutant(id="R-MA", member="prf", bug="an equivalent rewrite", find="d_r = Wr.shape[-2]",
+                 replace="d_r = int(Wr.shape[-2])", paper="ren2024")
     stale = Mutant(id="R-MB", member="prf", bug="stale", find="@@@", replace="x", paper="ren2024")
     assert kill_matrix.run_mutant(stale)[0]["outcome"] == "stale"
     survived = kill_matrix.run_mutant(bad)  # the identity patch changes nothing: it survives and is reported
     assert survived[0]["outcome"] == "survived"
-    assert kill_matrix.unexpected_survivors(survived) == ["R-MA (prf: features depend on the index) survived every "
-                                                          "claim of ren2024"]
+    assert kill_matrix.unexpected_survivors(survived) == ["R-MA (prf: an equivalent rewrite) survived every claim "
+                                                          "of ren2024"]
+    killer = Mutant(id="R-MC", member="prf", bug="features depend on x only through one coordinate",
+                    find="Wr @ x", replace="Wr @ x + torch.arange(Wr.shape[-2], dtype=x.dtype)[:, None]",
+                    paper="ren2024")
+    cell = kill_matrix.run_mutant(killer)[0]
+    assert cell["outcome"] == "killed" and "--mutant R-MC" in cell["reproduce"]

@@ -165,7 +165,8 @@ def median_of_means_plan(n: int, rate: float, max_groups: int = 401) -> MedianOf
 # detects (``min_discrepancy``) and the samples it needs (``min_num_samples``). A claim "theta <= b" (or ">= b") with
 # false-fail rate alpha, power 1 - beta and resolution delta is decided from one-sided confidence limits at level alpha:
 #   violated      the limit on the claim's side excludes b          (P(violated | claim true) <= alpha)
-#   held          the other limit is within b +- delta              (a violation of size >= delta is excluded)
+#   held          the estimate is within b and the other limit within b +- delta
+#                 (a violation of size >= delta is excluded; a sample outside its bound is never held)
 #   inconclusive  neither: the sample is too small for this rate and resolution; says so with the numbers.
 # ``min_discrepancy`` is the delta that a sample of this size attains with power 1 - beta (both ways: it would call a
 # violation of that size violated, and a true claim at the bound held, each with probability >= 1 - beta).
@@ -180,15 +181,17 @@ def _decide(estimate: float, lower: float, upper: float, bound: float, side: str
         raise ValueError(f"side must be one of {SIDES}, got {side!r}")
     conf = f"{100 * (1 - rate):.6g}%"
     if side == "at_most":
-        violated, held = lower > bound, upper <= bound + delta
-        rule = (f"{what}: violated if the lower {conf} confidence limit > {bound:.4g}; held if the upper limit <= "
-                f"{bound:.4g} + resolution {delta:.3g}; else inconclusive ({n} {unit})")
-        margin = bound + delta - upper if not violated else bound - lower
+        violated, held = lower > bound, estimate <= bound and upper <= bound + delta
+        rule = (f"{what}: violated if the lower {conf} confidence limit > {bound:.4g}; held if the estimate <= "
+                f"{bound:.4g} and the upper limit <= {bound:.4g} + resolution {delta:.3g}; else inconclusive "
+                f"({n} {unit})")
+        margin = min(bound - estimate, bound + delta - upper) if not violated else bound - lower
     else:
-        violated, held = upper < bound, lower >= bound - delta
-        rule = (f"{what}: violated if the upper {conf} confidence limit < {bound:.4g}; held if the lower limit >= "
-                f"{bound:.4g} - resolution {delta:.3g}; else inconclusive ({n} {unit})")
-        margin = lower - (bound - delta) if not violated else upper - bound
+        violated, held = upper < bound, estimate >= bound and lower >= bound - delta
+        rule = (f"{what}: violated if the upper {conf} confidence limit < {bound:.4g}; held if the estimate >= "
+                f"{bound:.4g} and the lower limit >= {bound:.4g} - resolution {delta:.3g}; else inconclusive "
+                f"({n} {unit})")
+        margin = min(estimate - bound, lower - (bound - delta)) if not violated else upper - bound
     verdict = False if violated else (True if held else None)
     details = {"rule": rule, "estimate": estimate, "lower": lower, "upper": upper, "n": n, "unit": unit,
                "false_fail_rate": rate, "power": power, "resolution": delta, "min_discrepancy": min_discrepancy,
