@@ -1,4 +1,4 @@
-"""The ren2024 model API: every member of ``models/ren2024.py`` that the claims of ``theorems/ren2024.py`` call.
+"""The ren2024 model API: every member of ``models/ren2024.py`` that the claims of ``theorems/ren2024/`` call.
 
 This file IS the documentation of the seam (theorems/impl.py). A check reaches the model only as
 ``ctx.impl.<name>(...)``; an alternative implementation (``--impl ren2024=pkg.mod``, e.g. ``examples/alt_ren2024.py``)

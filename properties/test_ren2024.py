@@ -67,6 +67,8 @@ STRATEGIES = {
         "scale": st.floats(0.1, 2.0),
         "token_bound": st.floats(0.1, 2.0),
         "key_norm": st.floats(0.25, 1.0),
+        "rate_seeds": st.just(100),
+        "dr_max": st.just(4096),  # d_r = 64 .. 4096: four points of the rate, a quarter of the default's cost
     }),
     # Taylor features have sum_k d_o^k entries: order 4 only for d_o <= 4 keeps an example cheap.
     "R-T31": with_(identity, features=st.sampled_from(["prf", "taylor"]), taylor_order=st.sampled_from([0, 2, 4])).map(
@@ -90,7 +92,8 @@ STRATEGIES = {
     "R-AUG": with_(identity, d_hidden=st.integers(2, 16), augment_query=st.booleans()),
     "R-NEG": with_(identity, beta=st.floats(0.1, 2.0), n_neg=st.integers(1, 8)).map(_neg),
     # Fig. 3: 15 one-token steps, then the right panel's training (F3_TRAINING).
-    "R-F3": with_(identity.map(lambda c: c | {"N": 15}), **{k: st.just(v) for k, v in F3_TRAINING.items()}, task_dim=st.integers(2, 4)),
+    "R-F3": with_(identity.map(lambda c: c | {"N": 15}), **{k: st.just(v) for k, v in F3_TRAINING.items()},
+                  task_dim=st.integers(2, 4)),
 }
 
 # Fixed examples at the paper's own setting (seed 0), replayed before the pinned draws.

@@ -78,3 +78,23 @@ def test_ml_overflow_is_an_unmet_assumption_not_a_violation():
            "residual": False, "scale": 2.0, "token_bound": 1.0}
     ev = run_claim(get_claim("R-ML"), cfg, seed=0)
     assert ev.status == Status.ASSUMPTION_NOT_MET.value and ev.unmet_assumptions == [R.FINITE_STACK]
+
+
+def test_interval_verdicts_have_three_outcomes():
+    """_equality_verdict (median of means) and _dkw_verdict: an interval that excludes the target is violated, one
+    inside the resolution held, one that straddles the target but reaches past the resolution inconclusive."""
+    t = lambda *v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    kw = dict(rate=1e-6, power=0.9, what="x", unit="instance", res_text="0.1")
+
+    def verdict(est, radius):
+        return R._equality_verdict(t(est), t(est - radius), t(est + radius), t(1.0), t(0.1),
+                                   min_discrepancy=t(2 * radius), **kw).holds
+
+    assert verdict(1.02, 0.05) is True
+    assert verdict(1.06, 0.05) is False  # just outside: the interval [1.01, 1.11] excludes 1
+    assert verdict(1.04, 0.07) is None  # contains 1 but reaches 1.11 > 1 + 0.1
+    g = torch.Generator().manual_seed(0)
+    u = torch.rand(4000, generator=g, dtype=torch.float64)
+    assert R._dkw_verdict(u, "u", rate=1e-6, power=0.9, resolution=0.2).holds is True
+    assert R._dkw_verdict(u.sqrt(), "u", rate=1e-6, power=0.9, resolution=0.2).holds is False
+    assert R._dkw_verdict(u[:64], "u", rate=1e-6, power=0.9, resolution=0.2).holds is None  # too few draws
