@@ -486,9 +486,9 @@ def run_claim(
         torch.set_num_threads(threads_before)
     if not isinstance(out, Outcome):
         raise TypeError(f"check of {claim.id} returned {type(out).__name__}, expected Outcome")
-    if out.holds is None and claim.kind in (Kind.IDENTITY, Kind.INEQUALITY):
+    if out.holds is None and claim.kind in (Kind.IDENTITY, Kind.INEQUALITY) and claim.false_fail_rate is None:
         raise TypeError(f"check of {claim.id} returned 'inconclusive': a deterministic {claim.kind.value} is held or "
-                        "violated only")
+                        "violated only (a claim with a statistical part states its false_fail_rate)")
     finite = math.isfinite(out.margin)
     holds = None if out.holds is None and finite else bool(out.holds) and finite
     status = Status.INCONCLUSIVE if holds is None else Status.HELD if holds else Status.VIOLATED
