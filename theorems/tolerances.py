@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -212,16 +213,21 @@ def min_num_samples_mean(delta: float, sd: float, rate: float, power: float, n_m
     """Fewest samples whose :func:`min_discrepancy_mean` is <= delta."""
     if delta <= 0:
         raise ValueError("delta must be positive")
-    n = 2
-    while min_discrepancy_mean(n, sd, rate, power) > delta:
+    return _fewest(2, lambda n: min_discrepancy_mean(n, sd, rate, power) <= delta, n_max)
+
+
+def _fewest(start: int, enough: Callable[[int], bool], n_max: int) -> int:
+    """The smallest n >= start with enough(n), for enough monotone in n (doubling, then bisection); n_max caps it."""
+    n = start
+    while not enough(n):
         n *= 2
         if n > n_max:
             return n_max
-    lo, hi = n // 2, n
+    lo, hi = max(n // 2, start - 1), n
     while lo + 1 < hi:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if min_discrepancy_mean(mid, sd, rate, power) <= delta else (mid, hi)
-    return max(hi, 2)
+        lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+    return hi
 
 
 def mean_verdict(samples, bound: float, side: str, *, rate: float, power: float, resolution: float,
@@ -266,16 +272,7 @@ def min_discrepancy_binomial(n: int, p0: float, rate: float, power: float, side:
 def min_num_samples_binomial(p0: float, delta: float, rate: float, power: float, side: str = "at_most",
                              n_max: int = 10**7) -> int:
     """Fewest trials whose :func:`min_discrepancy_binomial` is <= delta."""
-    n = 8
-    while min_discrepancy_binomial(n, p0, rate, power, side) > delta:
-        n *= 2
-        if n > n_max:
-            return n_max
-    lo, hi = n // 2, n
-    while lo + 1 < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if min_discrepancy_binomial(mid, p0, rate, power, side) <= delta else (mid, hi)
-    return hi
+    return _fewest(8, lambda n: min_discrepancy_binomial(n, p0, rate, power, side) <= delta, n_max)
 
 
 def binomial_verdict(k: int, n: int, bound: float, side: str, *, rate: float, power: float, resolution: float,
