@@ -62,6 +62,8 @@ MUTANTS = [
            "self.Qp.addcmul_(self.eQ, dQp, value=-1.0)", "self.Qp.addcmul_(self.eQ, dQp, value=-0.0)"),
     Mutant("Y-M22", "one_head_lower_bound", "NNLS bound with the larger of the two residuals instead of the smaller",
            "r = min(nnls(Zbar[b], t)[1], nnls(Zbar[b], -t)[1])", "r = max(nnls(Zbar[b], t)[1], nnls(Zbar[b], -t)[1])"),
+    Mutant("Y-M26", "C_matrices", "C_k stacked with heads and prompt tokens transposed, (B, K, H, N)",
+           "S.permute(0, 3, 1, 2)", "S.permute(0, 3, 2, 1)"),
     # the experiments' models and training (Figures 2, 5)
     Mutant("Y-M23", "FourLayerTransformer", "4-layer attention ignores the prompt columns (keys masked out)",
            "att = torch.softmax((q @ k.transpose(-1, -2)) / math.sqrt(D // H), dim=-1)",

@@ -55,7 +55,7 @@ def trained(draw, **extra: st.SearchStrategy) -> dict:
 
 
 STRATEGIES = {
-    "Y-A1": st.fixed_dictionaries({"m": st.integers(1, 8), "n": st.just(4096), "law": st.sampled_from(A1_LAWS),
+    "Y-A1": st.fixed_dictionaries({"m": st.integers(1, 8), "n": st.just(8192), "law": st.sampled_from(A1_LAWS),
                                    "batch": st.just(4)}),
     "Y-A2": with_heads(instance()),
     "Y-A3": instance(),

@@ -278,3 +278,23 @@ def test_same_seed_reproduces_evidence():
     for ev in (a, b):
         ev.pop("seconds")
     assert a == b
+
+
+@pytest.mark.parametrize("which", ["one-layer", "four-layer"])
+def test_adam_trains_the_instances_of_a_batch_independently(which):
+    """Y-F2 and Y-F5 take the instances of one vectorised Adam run as independent replicates (the unit of
+    replication of their decisions). Changing instance 1's training tasks must leave instances 0 and 2 bit-for-bit
+    unchanged: no gradient, loss or Adam statistic mixes instances (the random draws have the same shapes, so the
+    shared generator gives every instance the same stream in both runs)."""
+    def run(lam_train):
+        inst = m.make_instance(3, 4, 7, 3, 2, 0.1, gen(0))
+        model = (m.OneLayerAttention(inst, 3, 1.0, gen(1)) if which == "one-layer"
+                 else m.FourLayerTransformer(inst, 8, 2, 16, 2, gen(1)))
+        return m.train_adam(model, inst, lam_train, 5, 1e-2, 4, gen(2))
+
+    lam = m.sample_tasks("gaussian", 3, 16, 2, gen(3))
+    other = lam.clone()
+    other[1] = 3.0 * m.sample_tasks("gaussian", 1, 16, 2, gen(4))[0]
+    a, b = run(lam), run(other)
+    assert torch.equal(a[[0, 2]], b[[0, 2]])
+    assert not torch.equal(a[1], b[1])

@@ -246,6 +246,20 @@ def mean_verdict(samples, bound: float, side: str, *, rate: float, power: float,
                    power, n, what, unit, min_discrepancy_mean(n, sd, rate, power), sd=sd)
 
 
+def mean_verdict_from_summary(estimate: float, se: float, n: int, bound: float, side: str, *, rate: float,
+                              power: float, resolution: float, what: str = "mean",
+                              unit: str = "samples") -> "Outcome":
+    """:func:`mean_verdict` when only the estimate and its standard error over n i.i.d. samples are at hand (a
+    Monte-Carlo routine that returns a summary): one-sided Student-t limits estimate -+ t_{rate, n-1} se."""
+    if n < 2 or not (math.isfinite(estimate) and math.isfinite(se)):
+        return _decide(estimate, -math.inf, math.inf, bound, side, resolution, rate, power, n, what, unit, math.inf,
+                       note="too few (finite) samples for a confidence limit")
+    half = float(_st.t.isf(rate, n - 1)) * se
+    sd = se * math.sqrt(n)
+    return _decide(estimate, estimate - half, estimate + half, bound, side, resolution, rate, power, n, what, unit,
+                   min_discrepancy_mean(n, sd, rate, power), sd=sd)
+
+
 def min_discrepancy_binomial(n: int, p0: float, rate: float, power: float, side: str = "at_most") -> float:
     """Smallest distance d such that a Binomial(n, p0 + d) count (side at_most; p0 - d for at_least) puts the one-sided
     Clopper-Pearson limit at level ``rate`` beyond p0 with probability >= power."""

@@ -59,7 +59,8 @@ register(Claim(
     cost=Cost.CHEAP, false_fail_rate=A1_FALSE_FAIL, power=POWER,
     tolerance="each moment is the mean of n i.i.d. samples, decided by mean_verdict (Student-t limits) in two "
               "one-sided decisions per entry (= target within the resolution): violated if a one-sided 1 - 1e-4/(4 x "
-              "2 x entries) limit excludes the target, held if both limits are within target +- 0.15 sd of one "
+              "2 x entries) limit excludes target +- resolution/2, held if the mean is within target +- resolution/2 "
+              "and both limits within target +- resolution, the resolution being 0.15 sd of one "
               "sample (0.15 for E lambda_i and off-diagonal E lambda_i lambda_j, 0.15 sqrt 2 on the diagonal, 0.3 "
               "for the OOD mean, 0.6 sqrt 2 for its variance), else inconclusive; power 0.9",
     notes="The generator's three laws (Gaussian, Rademacher, sqrt(3) x uniform) are standardised; the check is the "
@@ -250,8 +251,9 @@ register(Claim(
     assumptions=(H_GE_N,), cost=Cost.CHEAP, false_fail_rate=P1_INIT_FALSE_FAIL, power=POWER,
     tolerance="numeric rank: sigma_N(C_k)/sigma_1(C_k) > max(N, H) eps(float64) for every k" + ZETA_TOLERANCE
               + "; S against the in-check softmax over the prompt tokens: 8 eps (d + N)(1 + max ||Q_h||_F); "
-                "the initialisation law (256 heads drawn apart): E (Q_h(i,j)/beta)^2 = 1 by two one-sided "
-                "mean_verdict decisions at 1e-6/2 each, held within 0.15 sqrt 2 (0.15 sd of one entry), power 0.9",
+                "the initialisation law (256 heads drawn apart): |E (Q_h(i,j)/beta)^2 - 1| <= d/2 by two one-sided "
+                "mean_verdict decisions at 1e-6/2 each (bounds 1 +- d/2, resolution d/2), d = 0.15 sqrt 2 (0.15 "
+                "sd of one entry), power 0.9",
     notes="Almost-sure rank is checked as numeric rank at float64 resolution; with H < N the rank is at most H "
           "(negative control). beta small (near-uniform softmax) or large (saturated) makes C_k ill-conditioned "
           "but, per the proposition, still of full rank.",

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from theorems.core import Assumption, CheckContext, Outcome, Param
-from theorems.tolerances import eps, identity_tolerance, mean_verdict, min_discrepancy_mean
+from theorems.tolerances import eps, identity_tolerance, mean_verdict
 
 if TYPE_CHECKING:
     from models.yang2024 import Instance
@@ -163,10 +163,11 @@ POWER = 0.9  # 1 - beta of every statistical / trained decision: its min_discrep
 
 def equal_in_mean(x: Tensor, target: Tensor | float, resolution: Tensor | float, rate: float, what: str,
                   unit: str = "samples") -> Outcome:
-    """"E[x_e] = target_e" for every row e of x (E, n) of i.i.d. samples, by two one-sided mean_verdict decisions per
-    row (mean <= target and mean >= target, each with resolution delta_e), all 2E at rate/(2E) (Bonferroni). Held iff
-    every row is held: |mean - target| plus the t half-width <= delta_e. The rows are ranked with the same t limits,
-    vectorised, and the worst row's two decisions, taken by mean_verdict itself, are the outcome."""
+    """"E[x_e] = target_e" for every row e of x (E, n) of i.i.d. samples, stated as |E[x_e] - target_e| <= delta_e/2
+    and decided by two one-sided mean_verdict decisions per row, "mean <= target + delta/2" and "mean >= target -
+    delta/2", each with resolution delta/2, all 2E at rate/(2E) (Bonferroni). Held iff every row is held (so a
+    deviation of delta is excluded); violated if a limit excludes target +- delta/2. The rows are ranked with the same
+    t limits, vectorised; the worst row's two decisions, taken by mean_verdict itself, are the outcome."""
     import numpy as np
     from scipy import stats
 
@@ -179,17 +180,18 @@ def equal_in_mean(x: Tensor, target: Tensor | float, resolution: Tensor | float,
     mean, sd = x.mean(1), x.std(1, ddof=1)
     half = float(stats.t.isf(r, n - 1)) * sd / math.sqrt(n) if n > 1 else np.full(E, math.inf)
     lo, hi = mean - half, mean + half
-    violated = (lo > tgt) | (hi < tgt)
-    held = (hi <= tgt + res) & (lo >= tgt - res)
+    violated = (lo > tgt + res / 2) | (hi < tgt - res / 2)
+    held = (np.abs(mean - tgt) <= res / 2) & (hi <= tgt + res) & (lo >= tgt - res)
     room = np.minimum(tgt + res - hi, lo - tgt + res) / res
     i = int(np.lexsort((room, np.where(violated, 0, np.where(held, 2, 1))))[0])
-    kw = dict(rate=r, power=POWER, resolution=float(res[i]), what=what, unit=unit)
-    up = mean_verdict(x[i], float(tgt[i]), "at_most", **kw)
-    down = mean_verdict(x[i], float(tgt[i]), "at_least", **kw)
+    kw = dict(rate=r, power=POWER, resolution=float(res[i]) / 2, what=what, unit=unit)
+    up = mean_verdict(x[i], float(tgt[i] + res[i] / 2), "at_most", **kw)
+    down = mean_verdict(x[i], float(tgt[i] - res[i] / 2), "at_least", **kw)
     verdicts = (up.holds, down.holds)
     holds = False if False in verdicts else (True if verdicts == (True, True) else None)
     worse = min((up, down), key=lambda o: (-1 if o.holds is False else 0 if o.holds is None else 1, o.margin))
-    rule = (f"{what} = target, for each of {E} rows: two one-sided decisions at rate {rate:.3g}/(2 x {E}) "
+    rule = (f"|{what} - target| <= resolution/2, for each of {E} rows: two one-sided decisions at rate "
+            f"{rate:.3g}/(2 x {E}) "
             f"(Bonferroni), held iff both are held; worst row {i}: [{up.details['rule']}] and "
             f"[{down.details['rule']}]")
     details = dict(worse.details) | {"rule": rule, "row": i, "rows": E, "false_fail_rate": rate}
@@ -199,26 +201,25 @@ def equal_in_mean(x: Tensor, target: Tensor | float, resolution: Tensor | float,
 def summary_verdict(estimate: float, se: float, n: int, bound: float, side: str, rate: float, resolution: float,
                     what: str, unit: str = "samples") -> Outcome:
     """mean_verdict's rule for a mean known only by its estimate and standard error over n i.i.d. samples (the
-    model's loss_mc returns these): one-sided Student-t limits estimate -+ t_{rate, n-1} se, the same decision."""
-    from scipy import stats
+    model's loss_mc returns these)."""
+    from theorems.tolerances import mean_verdict_from_summary
 
-    from theorems.tolerances import _decide, min_discrepancy_mean
-
-    half = float(stats.t.isf(rate, n - 1)) * se
-    return _decide(estimate, estimate - half, estimate + half, bound, side, resolution, rate, POWER, n, what, unit,
-                   min_discrepancy_mean(n, se * math.sqrt(n), rate, POWER), sd=se * math.sqrt(n))
+    return mean_verdict_from_summary(estimate, se, n, bound, side, rate=rate, power=POWER, resolution=resolution,
+                                     what=what, unit=unit)
 
 
 def equal_from_summary(estimate: Tensor, se: Tensor, n: int, target: Tensor, resolution: Tensor, rate: float,
                        what: str) -> Outcome:
-    """"E = target" per instance from (estimate, standard error) over n samples: two summary_verdict decisions per
-    instance at rate/(2B) (Bonferroni); held iff all are held; the worst decision is the outcome."""
+    """"|E - target| <= delta/2" per instance from (estimate, standard error) over n samples: "E <= target + delta/2"
+    and "E >= target - delta/2" by summary_verdict with resolution delta/2, at rate/(2B) each (Bonferroni); held iff
+    all are held (a deviation of delta is excluded); the worst decision is the outcome."""
     B = len(estimate)
     r = rate / (2 * B)
-    outs = {f"instance {b}, {side}": summary_verdict(float(estimate[b]), float(se[b]), n, float(target[b]), side, r,
-                                                     float(resolution[b]), what)
-            for b in range(B) for side in ("at_most", "at_least")}
-    return combine_decisions(outs, f"{what} = target for each of {B} instances: two one-sided decisions at rate "
+    outs = {f"instance {b}, {side}": summary_verdict(
+        float(estimate[b]), float(se[b]), n, float(target[b] + sign * resolution[b] / 2), side, r,
+        float(resolution[b]) / 2, what) for b in range(B) for side, sign in (("at_most", 1), ("at_least", -1))}
+    return combine_decisions(outs, f"|{what} - target| <= resolution/2 for each of {B} instances: two one-sided "
+                                   f"decisions at rate "
                                    f"{rate:.3g}/(2 x {B}) (Bonferroni), held iff all are held")
 
 

@@ -1,16 +1,15 @@
 """Figures 2 and 5: Adam-trained one-layer and 4-layer transformers."""
 from __future__ import annotations
 
-import math
 import time
 
 import torch
 from torch import Tensor
 
-from theorems.core import (Assumption, CheckContext, Claim, ConfigError, Control, Cost, Kind, Outcome, Param,
-                           Provenance, curve)
+from theorems.core import (Assumption, AssumptionNotMet, CheckContext, Claim, ConfigError, Control, Cost, Kind, Outcome,
+                           Param, Provenance, curve)
 from theorems.registry import register
-from theorems.yang2024.common import F64, Impl, PAPER
+from theorems.yang2024.common import F64, Impl, PAPER, POWER, over_seeds
 from theorems.yang2024.figures_gd import SIZES, _heads
 
 
@@ -26,8 +25,55 @@ EXP_PARAMS = (
     Param("lr_1layer", float, gt=0, max=1, doc="paper: 1e-4 (at its step count, NOT FOUND)"),
     Param("lr_4layer", float, gt=0, max=1, doc="paper: 1e-4"),
     Param("instances", int, min=1, max=64, doc="independent instances (basis, training tasks, models), trained in one "
-                                               "vectorised pass; the parts hold for their mean (the plotted curves)"),
+                                               "vectorised pass: the unit of replication of the decisions"),
 )
+# Trained claims: the unit of replication is the instance (its own basis, training tasks, initialisation and Adam
+# state; train_adam sums the per-instance losses, so no gradient or Adam statistic mixes instances: tests/
+# test_yang2024_models.py checks that changing one instance's data leaves the others' training bit-for-bit equal).
+# Each decision is mean_verdict over the per-instance values, at the claim's rate split over its decisions.
+LEARNED = 0.5  # a model learned if its final training loss is at most half the predict-zero baseline
+F2_FALSE_FAIL, F5_FALSE_FAIL = 1e-2, 1e-2
+RESOLUTION = 0.25  # relative: held excludes a mean beyond the bound by a quarter of the bound
+
+
+def _learned_or_not_evidence(final: dict[str, Tensor], baseline: Tensor, contracts: dict[str, Outcome]) -> \
+        dict[str, Outcome]:
+    """The models must have learned (final training loss <= LEARNED x the predict-zero baseline, every instance)
+    before anything they do is evidence. If one did not: a violated contract of the implementation (its optimiser
+    does not step, its model ignores the prompt) is the verdict; otherwise "assumption not met: model did not
+    learn". Returns the learned ratios as held parts."""
+    ratios = {k: v / baseline for k, v in final.items()}
+    failed = {k: [round(float(x), 3) for x in r] for k, r in ratios.items() if not bool((r <= LEARNED).all())}
+    if failed:
+        if any(o.holds is False for o in contracts.values()):
+            raise _Violated(Outcome.all_of(contracts))
+        raise AssumptionNotMet(f"model did not learn: final training loss / predict-zero baseline {failed} "
+                               f"(learned: <= {LEARNED} for every instance)")
+    return {f"learned: {k}: final training loss <= {LEARNED} x predict-zero baseline (every instance)":
+            Outcome.at_most(float(r.max()), LEARNED) for k, r in ratios.items()}
+
+
+class _Violated(Exception):
+    """Carries the outcome of a violated implementation contract out of a check whose models did not learn."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__("violated contract")
+        self.outcome = outcome
+
+
+def _reads_prompt(model, y: Tensor) -> Outcome:
+    """Contract of a model for in-context learning: its predictions depend on the prompt's labels (at
+    initialisation, before any training): max |y^(y) - y^(y + 1)| above float32 round-off of the outputs."""
+    with torch.no_grad():
+        a, b = model(y), model(y + 1.0)
+    scale = float(a.abs().max()) + 1.0
+    return Outcome.at_least(float((a - b).abs().max()), 8 * torch.finfo(torch.float32).eps * 64 * scale)
+
+
+def _by_instance(values: Tensor, bound: float, side: str, rate: float, what: str,
+                 resolution: float | None = None) -> Outcome:
+    res = RESOLUTION * abs(bound) if resolution is None else resolution
+    return over_seeds(values.tolist(), bound, side, rate, res, what)
 
 
 def _experiment(m: Impl, cfg: dict, ctx: CheckContext):
@@ -35,9 +81,11 @@ def _experiment(m: Impl, cfg: dict, ctx: CheckContext):
     g, B = ctx.generator(), cfg["instances"]
     inst = m.make_instance(B, dims["d"], dims["K"], dims["N"], dims["m"], cfg["tau"], g)
     lam_train = m.sample_tasks("gaussian", B, dims["n_train"], dims["m"], g)  # (B, n_train, m)
-    tests = {law: m.labels(inst, m.sample_tasks(law, B, dims["n_test"], dims["m"], g), g)[..., : dims["N"]]
-             for law in ("gaussian", "ood")}
-    return dims, g, inst, lam_train, tests
+    full = {law: m.labels(inst, m.sample_tasks(law, B, dims["n_test"], dims["m"], g), g) for law in ("gaussian", "ood")}
+    tests = {law: y[..., : dims["N"]] for law, y in full.items()}
+    # the predict-zero baseline of the training loss, 1/2 E sum_k y_k^2 per instance (in-domain law, as training)
+    baseline = 0.5 * (full["gaussian"] ** 2).sum(-1).mean(-1)
+    return dims, g, inst, lam_train, tests, baseline
 
 
 def _train_tracked(m: Impl, model, inst, lam_train, steps, lr, batch, g, tests, eval_every):
@@ -60,7 +108,7 @@ def _mean_curve(t: Tensor) -> list[float]:
 
 def check_f2(cfg: dict, ctx: CheckContext) -> Outcome:
     m = ctx.impl
-    dims, g, inst, lam_train, tests = _experiment(m, cfg, ctx)
+    dims, g, inst, lam_train, tests, baseline = _experiment(m, cfg, ctx)
     steps = cfg["steps"]
     every = max(1, steps // 20)
     models = {
@@ -68,26 +116,26 @@ def check_f2(cfg: dict, ctx: CheckContext) -> Outcome:
         "4-layer": (m.FourLayerTransformer(inst, dims["d_model"], dims["H4"], dims["d_ff"], 4, ctx.generator(2)),
                     cfg["lr_4layer"]),
     }
-    parts, curves, details = {}, {}, {}
+    contracts = {"contract: the untrained 4-layer's predictions depend on the prompt labels": _reads_prompt(
+        models["4-layer"][0], tests["gaussian"][:, :8])}
+    rate = F2_FALSE_FAIL / (3 * len(models))
+    decisions, curves, details, final = {}, {}, {}, {}
     for name, (model, lr) in models.items():
+        start = [p.detach().clone() for p in model.parameters()]
         losses, hist = _train_tracked(m, model, inst, lam_train, steps, lr, dims["batch"], g, tests, every)
-        n10 = max(1, steps // 10)
-        untrained = torch.full(losses.shape[:1], math.nan, dtype=F64)  # steps = 0: nothing fell, a violation
-        first = losses[:, :n10].mean(1) if steps else untrained
-        last = losses[:, -n10:].mean(1) if steps else untrained
+        moved = max(float((p.detach() - p0).abs().max()) for p, p0 in zip(model.parameters(), start))
+        contracts[f"contract: Adam moves the {name}'s parameters (max |theta_T - theta_0| >= lr/2)"] = \
+            Outcome.at_least(moved, lr / 2)
+        final[name] = losses[:, -max(1, steps // 10):].mean(1)
         idd, ood = hist["in-domain"], hist["out-of-domain"]  # (B, evaluations)
-        # on the mean over instances, the curves the figure plots (single instances vary: at the reduced size
-        # one 4-layer instance in a thorough run fell 4.4x, not 5x, while the mean fell 9x)
-        idd_m, ood_m = idd.mean(0), ood.mean(0)
-        parts[f"{name}: training loss falls (last/first 10% <= 1/2)"] = Outcome.at_most(
-            float(last.mean() / first.mean()), 0.5)
         fall = 0.1 if name == "1-layer" else 0.2
-        parts[f"{name}: in-domain inference loss falls >= {1 / fall:.0f}x"] = Outcome.at_most(
-            float(idd_m[-1] / idd_m[0]), fall)
-        parts[f"{name}: out-of-domain inference loss falls >= 2x"] = Outcome.at_most(float(ood_m[-1] / ood_m[0]),
-                                                                                     0.5)
-        parts[f"{name}: out-of-domain >= in-domain at the end"] = Outcome.at_least(float(ood_m[-1]),
-                                                                                   float(idd_m[-1]))
+        decisions[f"{name}: in-domain inference loss falls >= {1 / fall:.0f}x"] = _by_instance(
+            idd[:, -1] / idd[:, 0], fall, "at_most", rate, f"{name} in-domain inference loss end/start")
+        decisions[f"{name}: out-of-domain inference loss falls >= 2x"] = _by_instance(
+            ood[:, -1] / ood[:, 0], 0.5, "at_most", rate, f"{name} out-of-domain inference loss end/start")
+        decisions[f"{name}: out-of-domain >= in-domain at the end"] = _by_instance(  # log: ratios spread widely
+            torch.log10(ood[:, -1] / idd[:, -1]), 0.0, "at_least", rate,
+            f"{name} log10(out-of-domain / in-domain inference loss)", resolution=0.1)
         curves[f"inference_{name}"] = curve("Adam step", "inference loss (1/K)||y^ - y*||^2, mean over instances", {
             "in-domain": (hist["step"], _mean_curve(idd)),
             "out-of-domain N(1, 4I)": (hist["step"], _mean_curve(ood))}, logy=True)
@@ -95,10 +143,14 @@ def check_f2(cfg: dict, ctx: CheckContext) -> Outcome:
         curves[f"training_{name}"] = curve("Adam step", "training loss, mean over instances", {
             name: (list(range(0, steps, stride)), _mean_curve(losses[:, ::stride]))}, logy=True)
         ends = lambda t: torch.stack([t[:, 0], t[:, -1]], 1).tolist()  # noqa: E731
-        details[name] = {"train_first": first.tolist(), "train_last": last.tolist(),
-                         "in_domain (start, end) per instance": ends(idd),
+        details[name] = {"train_final": final[name].tolist(), "in_domain (start, end) per instance": ends(idd),
                          "out_of_domain (start, end) per instance": ends(ood)}
-    return Outcome.all_of(parts, instances=inst.batch, curves=curves, details=details)
+    details["predict-zero baseline per instance"] = baseline.tolist()
+    try:
+        learned = _learned_or_not_evidence(final, baseline, contracts)
+    except _Violated as v:
+        return v.outcome
+    return Outcome.all_of(contracts | learned | decisions, instances=inst.batch, curves=curves, details=details)
 
 
 register(Claim(
@@ -109,66 +161,71 @@ register(Claim(
               r"\text{ (in-domain, OOD } \lambda\sim\mathcal N(1, 4I)) \text{ fall together; OOD} \ge \text{in-domain}",
     provenance=Provenance.STATED, kind=Kind.MECHANISM, check=check_f2,
     params=EXP_PARAMS, defaults=dict(size="reduced", tau=0.1, steps=200, lr_1layer=1e-2, lr_4layer=3e-3,
-                                     instances=3),
+                                     instances=4),
     # Calibrated on an H100 (2026-11-22): at d_model = 256 the 4-layer does not train at lr 3e-3 or 1e-3 (the in-
     # domain loss stays at 98-99% of its start after 1000 steps) and does at 3e-4 (falls to 3%); over 1000 steps the
     # one-layer's training loss at lr 1e-2 has mostly fallen within the first 10% (last/first 0.64), hence 1e-3.
     presets={"paper": dict(size="paper", steps=1000, lr_1layer=1e-3, lr_4layer=3e-4)},
-    cost=Cost.SLOW,
-    tolerance="thresholds are project choices (smoke level, spec C20): training loss halves, in-domain inference "
-              "loss falls 10x (one-layer; 5x for the 4-layer at the reduced step budget), out-of-domain 2x, and "
-              "ends above in-domain",
+    assumptions=(Assumption("steps >= 1", lambda c: c["steps"] >= 1, "a claim about trained models needs training"),),
+    cost=Cost.SLOW, false_fail_rate=F2_FALSE_FAIL, power=POWER,
+    tolerance="contracts (deterministic): the untrained 4-layer's predictions change when the prompt labels do "
+              "(above 8 eps32 x 64 x (max|y^| + 1)); Adam moves some parameter by >= lr/2. Learned (else assumption "
+              "not met, unless a contract is violated): every instance's final training loss (mean of the last 10% "
+              "of steps) <= 0.5 x its predict-zero baseline 1/2 E sum_k y_k^2. Then per model, by mean_verdict over "
+              "the instances (one value each) at 1e-2/6, resolution 0.25 x the bound, power 0.9: in-domain "
+              "inference loss end/start <= 0.1 (one-layer; 0.2 for the 4-layer at the reduced step budget), "
+              "out-of-domain end/start <= 0.5, log10(out-of-domain / in-domain) at the end >= 0 (resolution 0.1 "
+              "decade); thresholds are project choices (smoke level, spec C20)",
     notes="The paper states the qualitative outcome (setup STATED, tau and the step count NOT FOUND). Reduced size "
           "(CPU): N=6, K=16, d=8, m=4, one-layer H=8, 4-layer d_model=32, d_ff=64, 4 heads, batch 64, 200 Adam "
           "steps with larger learning rates (1e-2, 3e-3) than the paper's 1e-4 so the run fits the CI budget; "
           "paper size (GPU): N=30, K=200, d=100, m=20, H=64 and a 4-layer with d_model=256, d_ff=512, 8 heads, "
           "batch 256. The 4-layer's input/read-out format is NOT FOUND (models/yang2024.py documents this "
-          "project's choice). The thresholds test the shape of the curves, not their values. Three independent "
-          "instances (basis, training tasks, models) train in one vectorised pass; the parts are asserted on their "
-          "mean, the plotted curves (per-instance values in the details). Single instances vary at the reduced size: "
-          "in a thorough run one 4-layer instance's in-domain loss fell 4.4x, not 5x (the mean 9x).",
+          "project's choice). The thresholds test the shape of the curves, not their values. Four independent "
+          "instances (basis, training tasks, models) train in one vectorised pass; they are the unit of replication "
+          "(each decision is on the mean over them, with their spread; per-instance values in the details). A model "
+          "that did not learn is not evidence ('assumption not met'), unless the implementation breaks a contract "
+          "that explains it (an optimiser that does not step, a model that cannot read its prompt): that is a "
+          "violation.",
     figure="inference_1-layer",
     control=Control(mutant="Y-M24", config={"steps": 20}, seed=0),
 ))
 
 
-F5_LEARNED = 0.5  # a model learned if its final loss is at most half the predict-zero baseline
-
-
 def check_f5(cfg: dict, ctx: CheckContext) -> Outcome:
     m = ctx.impl
-    dims, g, inst, lam_train, tests = _experiment(m, cfg, ctx)
+    dims, g, inst, lam_train, _, _ = _experiment(m, cfg, ctx)
     hs = _heads(cfg["heads"])
     N = dims["N"]
     if not (any(H < N for H in hs) and any(H >= N for H in hs)):
         raise ConfigError("heads", f"must contain values below and at/above N = {N}, got {hs}")
     eval_y = m.labels(inst, m.sample_tasks("gaussian", inst.batch, 512, dims["m"], g), g)  # (B, 512, K)
-    final, seconds, curves = {}, {}, {}
+    final, seconds, curves, contracts = {}, {}, {}, {}
     for H in hs:  # one model per H (different architectures), each a batch of independent instances
-        gen = ctx.generator(10 + H)
-        model = m.FourLayerTransformer(inst, cfg["d_model"], H, 2 * cfg["d_model"], 4, gen)
+        model = m.FourLayerTransformer(inst, cfg["d_model"], H, 2 * cfg["d_model"], 4, ctx.generator(10 + H))
+        contracts[f"contract: the untrained H = {H} model's predictions depend on the prompt labels"] = _reads_prompt(
+            model, eval_y[:, :8, :N])
         t0 = time.perf_counter()
         losses = m.train_adam(model, inst, lam_train, cfg["steps"], cfg["lr_4layer"], cfg["batch"], g)
         seconds[H] = (time.perf_counter() - t0) / max(cfg["steps"], 1)
         with torch.no_grad():
-            pred = model(eval_y[..., :N]).to(F64)
-            final[H] = 0.5 * ((pred - eval_y) ** 2).sum(-1).mean(-1)  # (B,)
+            final[H] = 0.5 * ((model(eval_y[..., :N]).to(F64) - eval_y) ** 2).sum(-1).mean(-1)  # (B,)
         stride = max(1, cfg["steps"] // 200)
         curves[f"H = {H}"] = (list(range(0, cfg["steps"], stride)), _mean_curve(losses[:, ::stride]))
-    below = torch.stack([final[H] for H in hs if H < N]).amin(0)
+    below = torch.stack([final[H] for H in hs if H < N]).amin(0)  # per instance: the best H < N
     at_or_above = torch.stack([final[H] for H in hs if H >= N]).amin(0)
-    # the comparison says nothing unless the models learned (Figure 5's losses fall for every H): the best of each
-    # group must end below half the predict-zero baseline 1/2 E sum_k y_k^2 (computed in the check)
-    baseline = float((0.5 * (eval_y**2).sum(-1).mean(-1)).mean())
-    learned = {"best H < N": float(below.mean()) / baseline, "best H >= N": float(at_or_above.mean()) / baseline}
-    parts = {f"the models learned: {k} final loss <= {F5_LEARNED} x the predict-zero baseline": Outcome.at_most(
-        v, F5_LEARNED) for k, v in learned.items()} | {"some H < N trains at least as well as H >= N (final loss <= 1.25 x best H >= N, means over "
-             "instances)": Outcome.at_most(float(below.mean()), 1.25 * float(at_or_above.mean()))}
-    return Outcome.all_of(parts, instances=inst.batch, curves={"heads_4layer": curve(
-        "Adam step", "training loss, mean over instances", curves, logy=True)}, details={
-        "final_loss per instance": {str(H): v.tolist() for H, v in final.items()},
-        "final loss / predict-zero baseline (learned if <= 0.5)": learned,
-        "seconds_per_step (machine-dependent, not asserted)": {str(H): v for H, v in seconds.items()}})
+    baseline = 0.5 * (eval_y**2).sum(-1).mean(-1)  # predict zero, per instance, on the same prompts
+    details = {"final_loss per instance": {str(H): v.tolist() for H, v in final.items()},
+               "predict-zero baseline per instance": baseline.tolist(),
+               "seconds_per_step (machine-dependent, not asserted)": {str(H): v for H, v in seconds.items()}}
+    try:
+        learned = _learned_or_not_evidence({"best H < N": below, "best H >= N": at_or_above}, baseline, contracts)
+    except _Violated as v:
+        return v.outcome
+    decision = {"some H < N trains at least as well as H >= N: best H < N / best H >= N <= 1.25": _by_instance(
+        below / at_or_above, 1.25, "at_most", F5_FALSE_FAIL, "final loss, best H < N / best H >= N")}
+    return Outcome.all_of(contracts | learned | decision, instances=inst.batch, curves={"heads_4layer": curve(
+        "Adam step", "training loss, mean over instances", curves, logy=True)}, details=details)
 
 
 register(Claim(
@@ -180,23 +237,29 @@ register(Claim(
     provenance=Provenance.DERIVED_LOW, kind=Kind.MECHANISM, check=check_f5,
     params=EXP_PARAMS + (Param("heads", str, doc="comma-separated H values (must divide d_model)"),
                          Param("d_model", int, min=1, max=4096), Param("batch", int, min=1, max=1 << 16)),
-    defaults=dict(size="reduced", tau=0.1, steps=150, lr_1layer=1e-2, lr_4layer=3e-3, instances=3, heads="1,2,4,8",
+    defaults=dict(size="reduced", tau=0.1, steps=150, lr_1layer=1e-2, lr_4layer=3e-3, instances=4, heads="1,2,4,8",
                   d_model=16, batch=32),
     # N = 30 at paper size: heads straddle it and divide d_model. lr 3e-4 as for Y-F2's 4-layer at paper size (at
     # 1e-3 the H >= 4 models did not train on an H100, which would make the comparison empty).
     presets={"paper": dict(size="paper", heads="2,4,8,32", d_model=128, batch=256, steps=400, lr_4layer=3e-4)},
     assumptions=(Assumption("steps >= 1", lambda c: c["steps"] >= 1,
                             "a comparison of trained models needs training"),),
-    cost=Cost.SLOW,
-    tolerance="project choice: the best H < N within 1.25x of the best H >= N (final training loss on 512 fixed "
-              "prompts); learned: each group's best final loss <= 0.5 x the predict-zero baseline 1/2 E ||y||^2",
+    cost=Cost.SLOW, false_fail_rate=F5_FALSE_FAIL, power=POWER,
+    tolerance="contract (deterministic): each untrained model's predictions change when the prompt labels do. "
+              "Learned (else assumption not met, unless the contract is violated): per instance, the best H < N and "
+              "the best H >= N end (final loss on 512 fixed prompts) <= 0.5 x the predict-zero baseline 1/2 E "
+              "||y||^2. Then the per-instance ratio best H < N / best H >= N by mean_verdict over the instances at "
+              "1e-2: violated if the lower limit > 1.25, held if the upper limit <= 1.25 + 0.3125, else "
+              "inconclusive; power 0.9 (1.25 is a project choice)",
     notes="The paper fixes wall-clock time (100 s) and finds the final training loss lowest at H = 4, with larger H "
           "completing fewer iterations. Wall-clock budgets are not reproducible bit-for-bit, so this claim fixes the "
           "number of Adam steps instead and asserts only the weaker, deterministic part (deep models do not need "
           "H >= N); the measured seconds per step per H are recorded in details, not asserted. The models must have "
           "learned (the best H < N and the best H >= N end below half the predict-zero baseline, as Figure 5's "
-          "falling losses show): a model that cannot learn the task is a violation, not a vacuous pass. Three independent instances (basis, "
-          "training tasks, models) train in one pass; the comparison is on the mean over them. At paper size on an "
+          "falling losses show): otherwise the example is 'assumption not met', not a vacuous pass; a model that "
+          "cannot read its prompt (attention blind to the prompt columns) breaks the contract and is a violation. "
+          "Four independent instances (basis, training tasks, models) train in one pass and are the unit of "
+          "replication: the decision is on their per-instance ratios. At paper size on an "
           "H100 it held for each of the three, one narrowly (relative margin 0.018: H = 2 reached 1144 against "
           "1.25 x 932 for H = 32). Without the learned-first rule the comparison would hold vacuously at a learning "
           "rate too small or too large for the H >= N models (seen at lr 1e-3, paper size).",

@@ -84,9 +84,11 @@ register(Claim(
     params=INSTANCE_PARAMS + (Param("n", int, min=64, max=1 << 20, doc="noise draws"),),
     defaults=INSTANCE_DEFAULTS | dict(n=4096), cost=Cost.CHEAP, false_fail_rate=L4_FALSE_FAIL, power=POWER,
     tolerance="Monte Carlo, per instance, E_eps[objective] = ridge objective by two one-sided mean_verdict decisions "
-              "over the n noise draws (Student t), each at 1e-4/(2B): violated if a limit excludes the closed form, "
-              "held if both are within 0.25 x the exact sd of one draw (1/2N) sqrt(sum_i 4u_i^2 s + 2 s^2), "
-              "s = tau ||lambda||^2, else inconclusive; power 0.9; closed forms: 8 eps x (N + m) x operand scale (x cond of the augmented system)",
+              "over the n noise draws (Student t), each at 1e-4/(2B), bounds closed form +- d/2 with resolution d/2: "
+              "violated if a limit excludes closed form +- d/2, held if the mean is within +- d/2 and both limits "
+              "within +- d, d = 0.25 x the exact sd of one draw (1/2N) sqrt(sum_i 4u_i^2 s + 2 s^2), "
+              "s = tau ||lambda||^2, else inconclusive; power 0.9; closed forms: 8 eps x (N + m) x operand scale "
+              "(x cond of the augmented system)",
     notes="The equivalence is stated; its formula is reconstructed. S4 derives the expectation with sympy.stats, "
           "S7 solves the stationarity equations of eq. 25 symbolically and is compared with the torch ridge.",
     control=Control(mutant="Y-M16", config={}, seed=0),
@@ -184,8 +186,9 @@ register(Claim(
     defaults=INSTANCE_DEFAULTS | dict(H=4, beta=1.0, w_scale=0.3, n=4096, law="gaussian"),
     cost=Cost.CHEAP, false_fail_rate=L5_FALSE_FAIL, power=POWER,
     tolerance="Monte Carlo (C2), per instance: closed form = the model's loss_mc mean by two one-sided Student-t "
-              "decisions from its mean and standard error (mean_verdict's rule), each at 1e-4/(2B): violated if a "
-              "limit excludes the closed form, held if both are within 0.25 x the sd of one sampled loss, else "
+              "decisions from its mean and standard error (mean_verdict's rule), each at 1e-4/(2B), bounds closed "
+              "form +- d/2 with resolution d/2: violated if a limit excludes closed form +- d/2, held if the mean is "
+              "within +- d/2 and both limits within +- d, d = 0.25 x the sd of one sampled loss, else "
               "inconclusive; power 0.9 (t limits on n = 4096 samples: heavy-tailed lambda^4 terms make much smaller "
               "rates unsafe to state); identities: 8 eps x "
               "(N K + m K + H) x (|L| + |L*| + Delta); sympy vs torch: 8 eps x (terms) x value; C1 (predict, "

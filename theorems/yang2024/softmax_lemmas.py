@@ -51,7 +51,8 @@ register(Claim(
     tolerance="8 eps(float64) x (N + K + H + d) x max_h sum_{n,k} |w_{h,k}| |r_{n,k}| (the size of the gradient "
               "sums); sympy vs autograd: 8 eps x N d^2",
     notes="The hand-derived gradient of the closed-form loss uses Lemma 1's Jacobian; autograd differentiates the "
-          "loss rebuilt in the check (explicit softmax over the prompt tokens, G and A from the features). S1 derives the Jacobian and the chain rule symbolically (d = 2, N = 3) and "
+          "loss rebuilt in the check (explicit softmax over the prompt tokens, G and A from the features). S1 "
+          "derives the Jacobian and the chain rule symbolically (d = 2, N = 3) and "
           "compares sympy's derivative with autograd at a random point.",
     control=Control(mutant="Y-M19", config={}, seed=0),
 ))

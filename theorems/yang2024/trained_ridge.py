@@ -217,7 +217,8 @@ register(Claim(
               "fixed trained model (the theorem's probability is over the prompt): binomial_verdict (one-sided "
               "Clopper-Pearson) at 1e-3/(3 laws x 2 x B): violated if the lower limit > delta, held if the upper "
               "limit <= delta + 0.03, else inconclusive; power 0.9; identities: 8 eps x (N + m) x condition numbers; "
-              "C18 at tau = 1e-10: (4 m' tau/sigma_min(Z)^2 + 8 eps (N + m') cond(G)) x scale; Q moves and its drift ~ 1/gamma^2 "
+              "C18 at tau = 1e-10: (4 m' tau/sigma_min(Z)^2 + 8 eps (N + m') cond(G)) x scale; Q moves and its "
+              "drift ~ 1/gamma^2 "
               "as in Y-T1",
     notes="Each instance is evaluated at its own T_i = T(eps, delta) (intermediate checkpoints of one GD run), where "
           "Delta(T_i) is still above round-off, so the iteration bound binds. Predictions are the model's predict "
@@ -229,5 +230,5 @@ register(Claim(
           "tight (calibration: max ratio 0.994; tightness per law in details), so it is asserted with round-off "
           "allowances only. Out-of-domain tasks are N(1, 4I) projected onto ||lambda|| <= B; adversarial tasks lie "
           "on the sphere along the top right-singular vector of (Ahat - A)^T Z^T.",
-    control=Control(mutant="Y-M15", config={"eps_rel": 0.3, "n_prompts": 100}, seed=0),
+    control=Control(mutant="Y-M15", config={"eps_rel": 0.3, "n_prompts": 500}, seed=0),
 ))

@@ -112,8 +112,8 @@ def _draw_trainable(m: Impl, cfg: dict, device: torch.device) -> tuple[Instance,
 def trained(m: Impl, cfg: dict, device: torch.device, steps: int, record_zeta: bool) -> tuple[Trained, Checkpoint]:
     """The shared GD run for this training config, exactly ``steps`` steps long (zeta_t recorded if asked).
 
-    Runs are cached per (implementation, training config, instance_seed, device) as checkpoints; a request continues from the
-    latest suitable checkpoint. GD is deterministic and continuing from step T is bit-for-bit the run that went
+    Runs are cached per (implementation, training config, instance_seed, device) as checkpoints; a request continues
+    from the latest suitable checkpoint. GD is deterministic and continuing from step T is bit-for-bit the run that went
     straight to T + s, so every result is the same whichever claim trained first (tests/test_yang2024_models.py).
     """
     key = _train_key(m, cfg, device)
