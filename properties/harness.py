@@ -1,7 +1,9 @@
 """The thin generic layer between Hypothesis and the claim registry (cf. array-api-tests).
 
-A property test draws a config and a seed, runs the claim through :func:`theorems.run_claim`, records the evidence,
-steers Hypothesis towards the worst margins with ``target()``, and asserts ``evidence.holds``.
+A property test runs a claim through :func:`theorems.run_claim` on (config, seed) pairs, records the evidence and
+fails on a violation: under the ci profile on the pinned draws (:func:`replay`), otherwise on Hypothesis's draws plus
+the papers' own settings as ``@example``s, steering towards the worst margins with ``target()``. Inconclusive
+examples do not fail the test; the terminal summary, the report and the gate show them.
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def pinned_draws() -> dict[str, list[dict[str, Any]]]:
 
 
 class Session:
-    """Set by conftest.py: device, profile and the evidence recorder of this process."""
+    """Set by properties/plugins/evidence.py: device, profile, implementations under test and evidence recorder."""
 
     device: str = "cpu"
     profile: str = "ci"

@@ -106,4 +106,4 @@ PAPER_SETTINGS = {
 
 @pytest.mark.parametrize("claim_id", claim_params(PAPER, STRATEGIES))
 def test_claim(claim_id: str) -> None:
-    check_claim(claim_id, STRATEGIES[claim_id])
+    check_claim(claim_id, STRATEGIES[claim_id], examples=tuple(PAPER_SETTINGS.get(claim_id, ())))
