@@ -1,4 +1,4 @@
-"""The li2024 model API: the members of ``models/li2024.py`` that the claims of ``theorems/li2024.py`` call.
+"""The li2024 model API: the members of ``models/li2024.py`` that the claims of ``theorems/li2024/`` call.
 
 This file IS the documentation of the seam (theorems/impl.py): a check reaches the model only as
 ``ctx.impl.<name>(...)``, so an implementation under test (the reference, ``--impl li2024=pkg.mod``, or a mutant of

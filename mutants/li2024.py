@@ -72,6 +72,8 @@ MUTANTS = [
            "K[j, 2 * j] = K[j, 2 * j + 1] = s / 2", "K[j, 2 * j] = K[j, 2 * j + 1] = s"),
     Mutant("L-M28", "ood_domain", "ODI not rotated (the OOD irrelevant patterns are the in-domain ones)",
            "rotation.to(idi.dtype) @ idi", "idi"),
+    Mutant("L-M37", "ood_domain", "the S1 argument is ignored (cfg.S1 always): an override that does not reach the data",
+           "K = ood_coefficients(cfg, S1, dtype", "K = ood_coefficients(cfg, None, dtype"),
     # initialisation and training
     Mutant("L-M29", "init_params", "a_i all of one sign (F >= 0 always)", "sign = torch.where(rank < (m + 1) // 2, 1.0, -1.0)",
            "sign = torch.where(rank < (m + 1) // 2, 1.0, 1.0)"),
@@ -90,6 +92,8 @@ MUTANTS = [
     # the deeper model
     Mutant("L-M34", "gpt_forward", "read out from the first token instead of the query",
            'x = _layer_norm(x[..., -1, :], w["lnf_g"], w["lnf_b"])', 'x = _layer_norm(x[..., 0, :], w["lnf_g"], w["lnf_b"])'),
+    Mutant("L-M38", "gpt_forward", "per-layer attentions returned transposed (keys x queries)",
+           "attns.append(att)", "attns.append(att.transpose(-1, -2))"),
     Mutant("L-M35", "train_gpt", "Adam updates only the read-out (the transformer frozen)",
            "opt = torch.optim.Adam(params.values(), lr=g.lr)", 'opt = torch.optim.Adam([params["w_out"]], lr=g.lr)'),
 ]

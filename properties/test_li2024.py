@@ -2,7 +2,7 @@
 
 Exact claims (L-E-*, L-C32) draw shapes, scales and data-generator settings freely. Trained claims draw evaluation
 settings and a training seed from a small set, so the trained models are shared through the cache of
-theorems/li2024.py (one training per (config, seed batch, device) per process).
+theorems/li2024/common.py (one training per (config, seed batch, device) per process).
 """
 from __future__ import annotations
 
@@ -76,6 +76,9 @@ STRATEGIES = {
     "L-E-HINGE": st.fixed_dictionaries({"n_values": st.integers(8, 512), "spread": st.floats(0.1, 10.0)}),
     "L-E-LABEL": instance,
     "L-E-DATA": data_config(),
+    "L-E-GPT": st.fixed_dictionaries({"l": st.integers(3, 12), "n_layer": st.integers(2, 3),
+                                      "head_dim": st.integers(2, 6), "scale": st.floats(0.1, 0.5),
+                                      "lr": st.sampled_from([1e-3, 1e-2])}),
     # trained (shared models)
     "L-T33": id_test_config(),
     "L-T34": trained(S1=st.floats(1.0, 1.5)),
@@ -96,6 +99,10 @@ STRATEGIES = {
 }
 
 
+# The li2024 paper's own sizes are the GPU presets of the figure claims; its CPU examples are the defaults.
+PAPER_SETTINGS: dict[str, list[dict]] = {}
+
+
 @pytest.mark.parametrize("claim_id", claim_params(PAPER, STRATEGIES))
 def test_claim(claim_id: str) -> None:
-    check_claim(claim_id, STRATEGIES[claim_id])
+    check_claim(claim_id, STRATEGIES[claim_id], examples=tuple(PAPER_SETTINGS.get(claim_id, ())))

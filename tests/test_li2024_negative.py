@@ -38,6 +38,9 @@ def violated(claim_id: str, mutant: str, overrides: dict | None = None, seed: in
     ("L-E-DATA", "L-M21"),  # the l_ts override ignored
     ("L-E-DATA", "L-M27"),  # ODR coefficient sum 2 S1
     ("L-E-DATA", "L-M28"),  # ODI not rotated
+    ("L-E-GPT", "L-M34"),  # the deeper model read out at the first token
+    ("L-E-GPT", "L-M35"),  # Adam updates only the read-out
+    ("L-E-GPT", "L-M38"),  # the deeper model's attentions returned transposed
 ])
 def test_exact_claim_kills_mutant(claim_id, mutant):
     for seed in (0, 1, 2):
@@ -68,24 +71,45 @@ def test_lexicographic_cover_is_not_condition_32():
 
 # ---------------------------------------------------------------------------------------------------- statistics
 def test_error_just_above_its_bound_is_never_held():
-    """L-T33's 'error <= 0.05' over 2000 prompts: an observed 6.75% is violated or inconclusive, never held."""
-    x = torch.zeros(1, 2000)
-    x[0, :135] = 1.0
-    out = L.at_most(x, 0.05, 1e-3, binary=True)
+    """L-T33's 'error <= 0.05': 8 seeds at 6.75% each (over 2000 prompts) are violated or inconclusive, never held."""
+    x = torch.zeros(8, 2000)
+    for s in range(8):
+        x[s, : 130 + s] = 1.0  # 6.5% ... 6.85%
+    out = L.at_most(x, 0.05, 1e-3)
     assert out.holds is not True
-    assert "confidence limit" in out.details["rule"]
+    assert "confidence limit" in out.details["rule"] and "8 seeds" in out.details["rule"]
+
+
+def test_one_seed_is_never_held():
+    """The unit of replication is the seed: one trained model, however many prompts, decides nothing."""
+    assert L.at_most(torch.zeros(1, 2000), 0.05, 1e-3).holds is None
 
 
 def test_fraction_just_below_its_bound_is_never_held():
-    """'>= 90%': 79% aligned is never held."""
-    hits = torch.zeros(200)
-    hits[:158] = 1
-    assert L.fraction_at_least(hits, 0.9, 1e-3).holds is not True
+    """'>= 90%': 79% aligned in every seed is never held."""
+    hits = torch.zeros(8, 200, dtype=torch.bool)
+    hits[:, :158] = True
+    assert L.fraction_at_least(hits, torch.ones_like(hits), 0.9, 1e-3).holds is not True
 
 
 def test_effect_of_zero_is_never_held():
-    out = L.effect_verdict(torch.zeros(1, 500), 0.01, 1e-3)
+    out = L.effect_verdict(torch.zeros(8, 500), 0.01, 1e-3)
     assert out.holds is False
+
+
+def test_deeper_model_that_did_not_learn_is_assumption_not_met():
+    from types import SimpleNamespace
+
+    from theorems.core import AssumptionNotMet
+
+    z = torch.ones(8, 100)
+    err = torch.tensor([0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5, 0.5]).view(8, 1)
+    F = torch.where(torch.arange(100).view(1, -1) < 100 * err, -1.0, 1.0)  # 3 of 8 seeds learned
+    cfg = {"l_test": 20, "alpha_test": 0.8, "learn_max": 0.1, "min_learned": 4}
+    with pytest.raises(AssumptionNotMet, match="model did not learn"):
+        L.learned_seeds(lambda **kw: (SimpleNamespace(z=z), F), cfg)
+    ok, _ = L.learned_seeds(lambda **kw: (SimpleNamespace(z=z), F), cfg | {"min_learned": 3})
+    assert ok.tolist() == [True] * 3 + [False] * 5
 
 
 def test_slope_verdict_rejects_a_positive_slope_for_a_decrease():
