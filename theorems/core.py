@@ -308,10 +308,6 @@ class CheckContext:
 CheckFn = Callable[[dict, CheckContext], Outcome]
 
 
-# Transitional switch while the papers' claims are given their stated power (issue 12); True once they all have it.
-STRICT_POWER = False
-
-
 @dataclass(frozen=True)
 class Claim:
     id: str  # stable id from the spec, e.g. "R-T31"
@@ -350,7 +346,7 @@ class Claim:
     power: float | None = None
 
     def __post_init__(self) -> None:
-        if self.kind in (Kind.STATISTICAL, Kind.MECHANISM) and not self.reported and STRICT_POWER:
+        if self.kind in (Kind.STATISTICAL, Kind.MECHANISM) and not self.reported:
             missing = [n for n, v in (("false_fail_rate", self.false_fail_rate), ("power", self.power)) if v is None]
             if missing:
                 raise ValueError(f"claim {self.id}: a {self.kind.value} claim must state {' and '.join(missing)} "
