@@ -96,6 +96,17 @@ MUTANTS = [
            "attns.append(att)", "attns.append(att.transpose(-1, -2))"),
     Mutant("L-M35", "train_gpt", "Adam updates only the read-out (the transformer frozen)",
            "opt = torch.optim.Adam(params.values(), lr=g.lr)", 'opt = torch.optim.Adam([params["w_out"]], lr=g.lr)'),
+    Mutant("L-M39", "gpt_init", "residual projections not scaled by 1/sqrt(2 n_layer) (GPT-2's init)",
+           "proj_std = 0.02 / math.sqrt(2 * g.n_layer)", "proj_std = 0.02"),
+    # Removed, equivalent: L-M40 "Params.detach() without clone" -- train_sgd never updates the tensors it detaches
+    # (it trains clones), so no computed value changes.
 ]
 
 KNOWN_SURVIVORS: dict[str, str] = {}
+
+# API members with code that no mutant targets, and why (tests/test_seam.py accepts only these).
+NOT_MUTATED: dict[str, str] = {
+    "Params": "a record; its detach()/to() copy tensors that nothing updates in place, so every bug in them is "
+              "equivalent on the claims' computations (see the removed L-M40)",
+    "GPTConfig": "a record whose only code validates its fields: a bug there changes no computed value",
+}

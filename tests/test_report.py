@@ -567,8 +567,8 @@ def test_not_applicable_and_reported_claims(tmp_path):
 def test_rule_rates_resolution_and_model_api_are_shown_beside_the_claim(tmp_path):
     text, page = build(tmp_path)
     art = text[text.index('id="claim-G-STAT"'):text.index('id="claim-G-INC"')]
-    assert ("mean over seeds: violated if the lower 95% confidence limit &gt; 0.5; held if the upper limit &lt;= 0.5 + "
-            "resolution 0.05; else inconclusive (3 seeds)") in art
+    assert ("mean over seeds: violated if the lower 95% confidence limit &gt; 0.5; held if the estimate &lt;= 0.5 and "
+            "the upper limit &lt;= 0.5 + resolution 0.05; else inconclusive (3 seeds)") in art
     stats = {a["data-stat"] for a in Page(art).find("span") if "data-stat" in a}
     assert stats == {"false_fail_rate", "power", "resolution", "min_discrepancy", "sd"}
     assert 'data-stat="resolution">0.05<' in art and 'data-stat="false_fail_rate">0.05<' in art

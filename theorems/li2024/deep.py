@@ -331,6 +331,31 @@ def _loop_gpt(g, w: dict, P: torch.Tensor, s: int, j: int) -> tuple[float, torch
     return float(ln(x[-1], W["lnf_g"], W["lnf_b"]) @ W["w_out"]), atts
 
 
+INIT_RATE = 1e-6  # the one statistical part of L-E-GPT: the init's residual-projection scale
+
+
+def _init_law(w: dict[str, torch.Tensor], g) -> dict[str, Outcome]:
+    """GPT-2's init (gpt_init): LayerNorm gains 1 and every bias 0 exactly; residual projections (w_o, w_pr) drawn
+    with variance 1/(2 n_layer) of the other weights'. With mean zero known, each sum of squares / sigma^2 is
+    chi-square(n), so the ratio of mean squares / (1/(2L)) is F(n_proj, n_other): a two-sided acceptance interval at
+    INIT_RATE (held / violated only)."""
+    from scipy import stats
+
+    gains = [v for k, v in w.items() if k.endswith("_g")]
+    biases = [v for k, v in w.items() if k.split(".")[-1].startswith("b_") or k.endswith("_b")]
+    proj = torch.cat([v.reshape(-1) for k, v in w.items() if k.endswith((".w_o", ".w_pr"))])
+    other = torch.cat([v.reshape(-1) for k, v in w.items() if k.endswith((".w_qkv", ".w_fc"))])
+    ratio = float((proj**2).mean() / (other**2).mean()) * 2 * g.n_layer
+    lo, hi = (float(stats.f.ppf(INIT_RATE / 2, proj.numel(), other.numel())),
+              float(stats.f.isf(INIT_RATE / 2, proj.numel(), other.numel())))
+    return {
+        "init: LayerNorm gains are 1": Outcome.at_most(max(float((v - 1).abs().max()) for v in gains), 0.0),
+        "init: biases are 0": Outcome.at_most(max(float(v.abs().max()) for v in biases), 0.0),
+        f"init: residual projections have 1/(2 n_layer) of the variance (F acceptance at {INIT_RATE:g})":
+            Outcome.within(ratio, lo, hi),
+    }
+
+
 def check_e_gpt(cfg: dict, ctx: CheckContext) -> Outcome:
     impl = ctx.impl
     g = impl.GPTConfig(n_layer=cfg["n_layer"], n_head=2, n_embd=2 * cfg["head_dim"], lr=cfg["lr"], steps=1, batch=8)
@@ -355,6 +380,7 @@ def check_e_gpt(cfg: dict, ctx: CheckContext) -> Outcome:
     dw = torch.cat([(w1[k] - w[k]).abs().reshape(-1) for k in w]) / cfg["lr"]
     moved = {k: float((w1[k] - w[k]).abs().max()) / cfg["lr"] for k in w}
     parts = {
+        **_init_law(impl.gpt_init(g, lc.d, S, ctx.generator(6), dtype=F64), g),
         "F = the written-out pre-LN transformer read at the query": Outcome.at_most(max_abs_error(Fv.detach(), F_ref), tol),
         "attentions = the written-out causal softmax (layer, head, query, key)": Outcome.at_most(
             max_abs_error(A, A_ref.to(A.device)), tol),
@@ -380,7 +406,10 @@ register(Claim(
             Param("scale", float, min=0.0, max=1.0, doc="perturbation added to GPT-2's init (makes attention matter)"),
             Param("lr", float, gt=0, max=1, doc="Adam step")),
     defaults={"l": 6, "n_layer": 3, "head_dim": 4, "scale": 0.3, "lr": 1e-2},
-    tolerance="8 eps(float64) x 64 x layers x (width + d + T) x (1 + |F|); Adam: exact bound lr (1 + 1e-9)",
+    tolerance="8 eps(float64) x 64 x layers x (width + d + T) x (1 + |F|); Adam: exact bound lr (1 + 1e-9); init: "
+              "gains 1 and biases 0 exactly, the residual projections' variance ratio x 2 n_layer inside the two-sided "
+              "F(n_proj, n_other) acceptance interval at 1e-6 (held / violated)",
+    false_fail_rate=INIT_RATE,
     notes="Not a spec id: the exact counterpart of the deeper-model figure claims (whose trained verdicts cannot "
           "see a model that does not learn at all). The reference is written out in the check, never through "
           "gpt_forward. The Adam parts need no replay of the batch: the first step's size is lr |g|/(|g| + eps).",

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from theorems.core import AssumptionNotMet, CheckContext, Control, Outcome, Param, Provenance
+from theorems.core import AssumptionNotMet, CheckContext, ConfigError, Control, Outcome, Param, Provenance
 from theorems.tolerances import identity_tolerance
 from theorems.ren2024.common import (F64, IDENTITY_TOLERANCE, SMALL, _dual_data_parts, _dual_prediction, _err,
                                      _instance, _normal_law, _prf_kernel, _ref_attention, _ref_project,
@@ -105,6 +105,8 @@ def _ref_stack(H: torch.Tensor, layers, causal: bool, residual: bool) -> list[to
 def check_ml(cfg: dict, ctx: CheckContext) -> Outcome:
     impl = ctx.impl
     B, N, M, eta, causal, residual = cfg["batch"], cfg["N"], cfg["M"], cfg["eta"], cfg["causal"], cfg["residual"]
+    if residual and cfg["d_o"] != cfg["d_i"]:  # h^(l) = h^(l-1) + attention needs one width throughout
+        raise ConfigError("d_o", f"must equal d_i = {cfg['d_i']} for a residual stack, got {cfg['d_o']}")
     H = _instance(cfg, ctx)[0]
     layers = impl.random_stack(B, cfg["d_i"], cfg["d_o"], cfg["L"], cfg["d_r"], cfg["scale"], ctx.generator(2),
                                device=ctx.device)
