@@ -81,7 +81,7 @@ def prf_check_flops(cfg: dict) -> float:
 
 CHECK_SIZES = {
     "small": dict(samples=1 << 14, batch=4, rate_seeds=20, dr_max=1024),
-    "large": {},  # the claim's defaults: 2^17 samples x 8 pairs, 50 instances up to d_r = 16384
+    "large": {},  # the claim's defaults: 2^17 samples x 8 pairs, 100 instances up to d_r = 16384
 }
 
 
@@ -91,7 +91,9 @@ def test_full_check_of_the_heaviest_claim(benchmark, bench_device, reference_rat
     cfg = claim.config(CHECK_SIZES[size])
     ev = benchmark.pedantic(lambda: run_claim(claim, cfg, seed=0, device=bench_device), rounds=3, iterations=1,
                             warmup_rounds=1)
-    assert ev.holds is True
+    # a timing, not a verdict: at the small size the rate part's 20 instances are too few to be held at 1e-6
+    # (inconclusive); it must never be violated
+    assert ev.holds is not False, ev.describe()
     _record(benchmark, prf_check_flops(cfg), reference_rate, {"claim": "R-PRF", **CHECK_SIZES[size]})
 
 
