@@ -248,6 +248,7 @@ def _claim_view(claim: ClaimSummary, anchor: str) -> dict[str, Any]:
         "stats": stats,
         "has_ffr": bool(st["false_fail_rate"]),
         "uses": claim.uses,
+        "drawn": claim.drawn_ranges(),
         "control": control,
         "catches": None,  # filled in by _kills_view when the results hold a kill matrix
         "control_anchor": None,  # likewise: the control's row in the kill matrix
@@ -775,6 +776,11 @@ TEMPLATE = """<!DOCTYPE html>
     {% if cv.uses %}
     <div class="uses" data-uses="{{ cv.uses|join(' ') }}"><span class="muted">Model API exercised:</span>
       {% for u in cv.uses %}<span class="chip mono">{{ u }}</span>{% endfor %}</div>
+    {% endif %}
+    {% if cv.drawn %}
+    <details class="drawn"><summary class="muted">Drawn range of each parameter ({{ cv.held + cv.violated + cv.inconclusive + cv.na + cv.unmet }} examples)</summary>
+      <table class="kv">{% for k, v in cv.drawn %}<tr><td class="mono">{{ k }}</td><td class="mono" data-param="{{ k }}">{{ v }}</td></tr>{% endfor %}</table>
+    </details>
     {% endif %}
     {% if cv.catches %}
     {% set k = cv.catches %}

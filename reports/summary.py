@@ -21,6 +21,8 @@ Verdict of a claim, from its evidence records, in this order:
 """
 from __future__ import annotations
 
+import json
+
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -139,6 +141,24 @@ class ClaimSummary:
 
     def examples_by_margin(self) -> list[dict[str, Any]]:
         return sorted(self.evidence, key=lambda e: (STATUS_RANK[e["status"]], sort_margin(e)))
+
+    def drawn_ranges(self) -> list[tuple[str, str]]:
+        """Per config parameter, the range its checked examples drew ("2 .. 8 (7 values)", or the values drawn), so a
+        draw stuck in a degenerate corner (d = 1, N = 1, beta = 0) is visible."""
+        values: dict[str, list] = {}
+        for e in self.evidence:
+            for k, v in (e.get("config") or {}).items():
+                values.setdefault(str(k), []).append(v)
+        out = []
+        for k, vs in sorted(values.items()):
+            nums = [v for v in vs if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            distinct = sorted({json.dumps(v, sort_keys=True) for v in vs})
+            if nums and len(nums) == len(vs) and len(distinct) > 3:
+                text = f"{min(nums):.4g} .. {max(nums):.4g} ({len(distinct)} values)"
+            else:
+                text = ", ".join(distinct)
+            out.append((k, text))
+        return out
 
     @property
     def uses(self) -> list[str]:

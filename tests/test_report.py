@@ -731,3 +731,16 @@ def test_a_cell_recorded_twice_keeps_the_more_telling_outcome():
     assert [(r.id, r.outcome("A-HELD"), r.status) for r in m.mutants] == [("A-M01", "killed", "killed"),
                                                                            ("A-M02", "stale", "stale")]
     assert kill_matrix([]) is None
+
+
+def test_each_claim_shows_the_drawn_range_of_its_parameters(tmp_path):
+    """A draw stuck in a degenerate corner (every example at x = 0.1, say) is visible beside the claim."""
+    from reports.summary import ClaimSummary
+
+    c = ClaimSummary(id="X", paper="p", meta={"id": "X"}, evidence=[
+        {"config": {"d": d, "law": law, "flag": True}, "status": "held"}
+        for d, law in ((2, "gauss"), (3, "gauss"), (5, "unif"), (8, "gauss"))])
+    assert dict(c.drawn_ranges()) == {"d": "2 .. 8 (4 values)", "flag": "true", "law": '"gauss", "unif"'}
+    text, _ = build(tmp_path)
+    art = text[text.index('id="claim-G-STAT"'):text.index('id="claim-G-INC"')]
+    assert 'data-param="x"' in art and "Drawn range of each parameter" in art
