@@ -378,7 +378,9 @@ def check_e_gpt(cfg: dict, ctx: CheckContext) -> Outcome:
     # one Adam step from w: |dw| = lr |g| / (|g| + eps) <= lr elementwise, ~ lr wherever the gradient is not ~0
     w1, loss = impl.train_gpt(g, lc, w, dom, ctx.generator(5), l_min=lc.l)
     dw = torch.cat([(w1[k] - w[k]).abs().reshape(-1) for k in w]) / cfg["lr"]
-    moved = {k: float((w1[k] - w[k]).abs().max()) / cfg["lr"] for k in w}
+    # Weight matrices only: a bias's gradient is a sum over the batch that can cancel exactly (the final LayerNorm
+    # bias gets -w_out x mean(z) over active prompts, 0 when the labels balance; a thorough-style dev run found it).
+    moved = {k: float((w1[k] - w[k]).abs().max()) / cfg["lr"] for k in w if k.split(".")[-1].startswith("w_")}
     parts = {
         **_init_law(impl.gpt_init(g, lc.d, S, ctx.generator(6), dtype=F64), g),
         "F = the written-out pre-LN transformer read at the query": Outcome.at_most(max_abs_error(Fv.detach(), F_ref), tol),
@@ -387,7 +389,7 @@ def check_e_gpt(cfg: dict, ctx: CheckContext) -> Outcome:
         "Adam's first step: |dw| <= lr elementwise": Outcome.at_most(float(dw.max()), 1 + 1e-9),
         "Adam's first step: >= 90% of the weights move by >= lr/2": Outcome.at_least(float((dw >= 0.5).double().mean()),
                                                                                   0.9),
-        "Adam's first step moves every weight tensor": Outcome.at_least(min(moved.values()), 0.5),
+        "Adam's first step moves every weight matrix": Outcome.at_least(min(moved.values()), 0.5),
         "recorded loss = mean hinge of a step (in [0, 1 + |F|])": Outcome.at_least(float(loss.min()), 0.0),
     }
     return Outcome.all_of(parts, instances=S, details={"tolerance": tol, "least-moved tensor (in lr)": min(
