@@ -64,18 +64,26 @@ def softmax_attention(H, W_Q, W_K, W_V):
     return torch.einsum("bvt,bt->bv", V, a)
 
 
-def kernel_attention(H, W_Q, W_K, W_V, Wr, N, values=None, query_side_scale=1.0, features=None):
+def kernel_attention(H, W_Q, W_K, W_V, Wr, N, values=None, query_side_scale=1.0, features=None, residual=False,
+                     mask_query_values=False, normaliser="all"):
     K, q, V = _qkv(H, W_Q, W_K, W_V)
     V = V if values is None else values
+    T1 = H.shape[-1]
     phi = features if features is not None else (lambda x: prf(x, Wr))
     F = phi(K)  # (B, d_r, T+1)
     f_q = phi(q[..., None])[..., 0]
     s = torch.einsum("brt,br->bt", F, f_q)
-    D = s.sum(-1)
-    c = torch.tensor([1.0] * N + [query_side_scale] * (H.shape[-1] - N), dtype=H.dtype, device=H.device)
-    h = sum(V[..., j] * (c[j] * s[:, j])[:, None] for j in range(H.shape[-1])) / D[:, None]
-    W0 = torch.einsum("bvj,brj->bvr", V[..., N:], F[..., N:]) / D[:, None, None]
-    return Attention(h, D, W0, F[..., :N], V[..., :N], f_q, s / D[:, None])
+    # which tokens the normaliser sums (errata 'demos_query': the demonstrations and the query itself)
+    in_D = [1.0] * T1 if normaliser == "all" else [1.0] * N + [0.0] * (T1 - N - 1) + [1.0]
+    D = s.sum(-1) if normaliser == "all" else sum(s[:, j] * in_D[j] for j in range(T1))
+    q_side = 0.0 if mask_query_values else query_side_scale
+    c = torch.tensor([1.0] * N + [q_side] * (T1 - N), dtype=H.dtype, device=H.device)
+    h = sum(V[..., j] * (c[j] * s[:, j])[:, None] for j in range(T1)) / D[:, None]
+    if residual:
+        h = H[..., -1] + h
+    W0 = torch.einsum("bvj,brj->bvr", V[..., N:], F[..., N:]) / D[:, None, None] * (0.0 if mask_query_values else 1.0)
+    w = torch.tensor(in_D, dtype=H.dtype, device=H.device)
+    return Attention(h, D, W0, F[..., :N], V[..., :N], f_q, s * w / D[:, None])
 
 
 def dual_loss(W, X, Y, D, eta, Y_neg=None, beta=0.0):

@@ -106,12 +106,12 @@ class KernelAttention(NamedTuple):
     """Kernelised attention at the query and the dual model's ingredients (all batched)."""
 
     h: torch.Tensor  # (B, d_o): hat h'_{T+1}
-    D: torch.Tensor  # (B,): normaliser sum_j phi(k_j)^T phi(q)
+    D: torch.Tensor  # (B,): normaliser sum_j phi(k_j)^T phi(q) (over the tokens the normaliser convention sums)
     W0: torch.Tensor  # (B, d_o, d_r): query-side ("zero-shot") initialisation
     X: torch.Tensor  # (B, d_r, N): phi(x_i) of the demonstration keys
     Y: torch.Tensor  # (B, d_o, N): value-view labels y_i
     phi_q: torch.Tensor  # (B, d_r): phi(x_test)
-    weights: torch.Tensor  # (B, T+1): attention weights phi(k_j)^T phi(q) / D
+    weights: torch.Tensor  # (B, T+1): phi(k_j)^T phi(q) / D on the tokens D sums (all, by default), else 0
 
 
 def _feature_map(Wr: torch.Tensor | None, features: FeatureMap | None) -> FeatureMap:
@@ -122,49 +122,87 @@ def _feature_map(Wr: torch.Tensor | None, features: FeatureMap | None) -> Featur
     return lambda x: prf(x, Wr)
 
 
+NORMALISERS = ("all", "demos_query")
+
+
 def kernel_attention_kqv(K: torch.Tensor, q: torch.Tensor, V: torch.Tensor, Wr: torch.Tensor | None, N: int,
-                         query_side_scale: float = 1.0, features: FeatureMap | None = None) -> KernelAttention:
+                         query_side_scale: float = 1.0, features: FeatureMap | None = None,
+                         mask_query_values: bool = False, normaliser: str = "all") -> KernelAttention:
     """Kernelised attention on given keys (B, d, T+1), query (B, d, 1) and values (B, d_v, T+1).
 
     ``query_side_scale`` multiplies the query-side terms of the numerator only (regularised attention, ``1 - alpha``).
+    Conventions of the softmax-attention / dual-model correspondence (spec, "New evidence and errata"); the defaults
+    are spec §1's form:
+
+    - ``mask_query_values``: the query-side values are masked in the numerator (``M = diag(I_N, 0)``): the numerator
+      sums over the N demonstrations only and ``W0 = 0`` (no zero-shot part); default False (§1: every token's value).
+    - ``normaliser``: ``"all"`` (§1, default): ``D = sum_{j=1}^{T+1} phi(k_j)^T phi(q)`` over every token, the
+      query's own key included; ``"demos_query"`` (errata): ``D' = sum_{i<=N} phi(k_i)^T phi(q) + phi(k_{T+1})^T
+      phi(q)``, the demonstrations plus the query's own key only (the other query-side tokens, if M > 1, are left
+      out; with M = 1 the two coincide). ``weights`` are the normaliser's: ``phi(k_j)^T phi(q) / D`` for the tokens
+      it sums, 0 for the others.
     """
+    if normaliser not in NORMALISERS:
+        raise ConfigError("normaliser", f"must be one of {list(NORMALISERS)}, got {normaliser!r}")
     phi = _feature_map(Wr, features)
     phi_K = phi(K)  # (B, d_r, T+1)
     phi_q = phi(q).squeeze(-1)  # (B, d_r)
     scores = (phi_K * phi_q.unsqueeze(-1)).sum(-2)  # (B, T+1), all > 0 for positive features
-    D = scores.sum(-1)
-    W0 = (V[..., N:] @ phi_K[..., N:].transpose(-1, -2)) / D[:, None, None]
-    num = V[..., :N] @ scores[:, :N, None] + query_side_scale * (V[..., N:] @ scores[:, N:, None])
+    if normaliser == "all":
+        D = scores.sum(-1)
+        weights = scores / D[:, None]
+    else:  # the demonstrations and the query's own key
+        in_D = torch.zeros_like(scores)
+        in_D[:, :N] = 1.0
+        in_D[:, -1] = 1.0
+        D = (scores * in_D).sum(-1)
+        weights = scores * in_D / D[:, None]
+    if mask_query_values:
+        W0 = torch.zeros(V.shape[0], V.shape[1], phi_K.shape[1], dtype=V.dtype, device=V.device)
+        num = V[..., :N] @ scores[:, :N, None]
+    else:
+        W0 = (V[..., N:] @ phi_K[..., N:].transpose(-1, -2)) / D[:, None, None]
+        num = V[..., :N] @ scores[:, :N, None] + query_side_scale * (V[..., N:] @ scores[:, N:, None])
     h = num.squeeze(-1) / D[:, None]
-    return KernelAttention(h, D, W0, phi_K[..., :N], V[..., :N], phi_q, scores / D[:, None])
+    return KernelAttention(h, D, W0, phi_K[..., :N], V[..., :N], phi_q, weights)
 
 
 def kernel_attention(H, W_Q, W_K, W_V, Wr, N: int, values: torch.Tensor | None = None,
-                     query_side_scale: float = 1.0, features: FeatureMap | None = None) -> KernelAttention:
+                     query_side_scale: float = 1.0, features: FeatureMap | None = None, residual: bool = False,
+                     mask_query_values: bool = False, normaliser: str = "all") -> KernelAttention:
     """Kernelised softmax attention with positive random features, plus the dual model's data.
 
     ``values`` replaces ``W_V H`` (B, d_o, T+1) for modified attentions (negative samples); ``query_side_scale``
     multiplies the query-side terms of the numerator (regularised attention, ``1 - alpha``); ``features`` replaces
-    the PRF (then ``Wr`` may be None).
+    the PRF (then ``Wr`` may be None). The errata's conventions (defaults: spec §1's form): ``residual`` returns
+    ``h = h_{T+1} + `` the attention output (needs d_o == d_i; the dual data are unchanged, so the dual model's
+    prediction is ``h_{T+1} + W_1 phi(q)``); ``mask_query_values`` and ``normaliser`` as in
+    :func:`kernel_attention_kqv`.
     """
     check_shapes(H, W_Q, W_K, W_V, Wr, N)
     K, q, V = project(H, W_Q, W_K, W_V)
+    if residual and V.shape[1] != H.shape[1]:
+        raise ConfigError("d_o", f"a residual needs d_o == d_i, got {V.shape[1]} != {H.shape[1]}")
     if values is not None:
         if values.shape != V.shape:
             raise ConfigError("values", f"must have shape {tuple(V.shape)}, got {tuple(values.shape)}")
         V = values
-    return kernel_attention_kqv(K, q, V, Wr, N, query_side_scale, features)
+    ka = kernel_attention_kqv(K, q, V, Wr, N, query_side_scale, features, mask_query_values, normaliser)
+    if residual:
+        ka = ka._replace(h=H[..., -1] + ka.h)
+    return ka
 
 
 def gd_step(W: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor], eta: float) -> torch.Tensor:
     """``W - eta grad loss(W)`` with the gradient by autograd.
 
-    When ``W`` carries a graph (e.g. under ``torch.autograd.functional.jacobian``, where W_0 and the dual data are
-    functions of the query), the step keeps it (``create_graph``), so derivatives of the trained model w.r.t. its
+    When ``W`` or the loss's other inputs carry a graph (e.g. under ``torch.autograd.functional.jacobian``, where
+    W_0 and the dual data are functions of the query; with the query-side values masked W_0 = 0 is a constant and
+    only the dual data are), the step keeps it (``create_graph``), so derivatives of the trained model w.r.t. its
     inputs flow through the update; otherwise the result is detached.
     """
-    keep_graph = torch.is_grad_enabled() and W.requires_grad
-    Wv = W if keep_graph else W.detach().clone().requires_grad_(True)
+    keep_graph = torch.is_grad_enabled() and (W.requires_grad or loss_fn(W.detach()).requires_grad)
+    Wv = W if keep_graph and W.requires_grad else W.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         (grad,) = torch.autograd.grad(loss_fn(Wv), Wv, create_graph=keep_graph)
     W1 = W - eta * grad

@@ -10,7 +10,8 @@ h_{T+1}; ``W_Q, W_K, W_V`` (B, d_o, d_i); ``Wr`` (B, d_r, d_o) the random-featur
 Keys and query carry d_o^{-1/4} (the 1/sqrt(d_o) of softmax attention); values do not.
 
 ``kernel_attention`` and the modified attentions return a record with the fields ``h`` (B, d_o) = hat h'_{T+1},
-``D`` (B,) = sum_j phi(k_j)^T phi(q), ``W0`` (B, d_o, d_r) = (1/D) sum_{j in Q} v_j phi(k_j)^T, ``X`` (B, d_r, N) =
+``D`` (B,) = sum_j phi(k_j)^T phi(q) (spec §1; see ``kernel_attention``'s conventions), ``W0`` (B, d_o, d_r) =
+(1/D) sum_{j in Q} v_j phi(k_j)^T, ``X`` (B, d_r, N) =
 phi(x_i), ``Y`` (B, d_o, N) = y_i = W_V h_i, ``phi_q`` (B, d_r) = phi(x_test), ``weights`` (B, T+1) =
 phi(k_j)^T phi(q) / D (``models.ren2024.KernelAttention``). ``random_mlp`` returns fields ``W_1, b_1, W_2, b_2`` with
 g(x) = W_2 tanh(W_1 x + b_1) + b_2; ``random_stack`` returns per layer fields ``W_Q, W_K, W_V, Wr``.
@@ -26,8 +27,15 @@ MEMBERS = {
     "softmax_attention": "(H, W_Q, W_K, W_V) -> exact h'_{T+1} = W_V H softmax((W_K H)^T W_Q h_{T+1}/sqrt(d_o)), "
                          "(B, d_o)",
     # Theorem 3.1: kernelised attention and its dual model
-    "kernel_attention": "(H, W_Q, W_K, W_V, Wr, N, features=None) -> record h, D, W0, X, Y, phi_q, weights "
-                        "(kernelised attention at the query and the dual model's data)",
+    "kernel_attention": "(H, W_Q, W_K, W_V, Wr, N, features=None, residual=False, mask_query_values=False, "
+                        "normaliser='all') -> record h, D, W0, X, Y, phi_q, weights (kernelised attention at the "
+                        "query and the dual model's data). Conventions (spec errata; defaults = spec §1): residual: "
+                        "h = h_{T+1} + attention output, dual data unchanged (d_o == d_i, else ConfigError 'd_o'); "
+                        "mask_query_values: numerator over the N demonstrations only, W0 = 0; normaliser "
+                        "'demos_query': D = sum_{i<=N} phi(k_i)^T phi(q) + phi(k_{T+1})^T phi(q) (demonstrations "
+                        "plus the query's own key; 'all' sums every token j = 1..T+1), weights phi(k_j)^T phi(q)/D on "
+                        "the normaliser's tokens and 0 elsewhere. Claims pass a convention keyword only when it is "
+                        "not the default",
     "dual_loss": "(W, X, Y, D, eta) -> L(W) = -(1/(eta D)) sum_i y_i^T W phi(x_i), summed over the batch",
     "dual_one_step": "(W0, X, Y, D, eta, reg_alpha=0, Y_neg=None, beta=0) -> W_1 = W_0 - eta grad L(W_0) by "
                      "autograd (L + alpha/(2 eta)|W|^2 with reg_alpha; labels y_i - beta ybar_i with Y_neg)",

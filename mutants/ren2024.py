@@ -45,6 +45,14 @@ MUTANTS = [
            "(W @ phi_q.unsqueeze(-1))", "(W[..., :-1] @ phi_q[..., :-1].unsqueeze(-1))"),
     Mutant("R-M36", "kernel_attention", "values= override ignored (W_V H used)",
            "        V = values\n", "        V = V\n"),
+    # the errata's conventions (config choices of kernel_attention; R-T31 draws each)
+    Mutant("R-M43", "kernel_attention_kqv",
+           "mask_query_values ignored: query-side values stay in the numerator and W_0",
+           "    if mask_query_values:\n", "    if False:\n"),
+    Mutant("R-M44", "kernel_attention_kqv", "normaliser 'demos_query' leaves out the query's own key (D' over the "
+           "demonstrations only)", "        in_D[:, -1] = 1.0\n", ""),
+    Mutant("R-M45", "kernel_attention", "residual adds the first token h_1 instead of the query h_{T+1}",
+           "ka._replace(h=H[..., -1] + ka.h)", "ka._replace(h=H[..., 0] + ka.h)"),
     # R-SEQ
     Mutant("R-M13", "sequential_sgd", "off-by-one: step t feeds order[t-1] (the first token twice, the last never)",
            "idx = order[:, t].view(-1, 1, 1)", "idx = order[:, max(t - 1, 0)].view(-1, 1, 1)"),

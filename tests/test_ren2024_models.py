@@ -47,6 +47,46 @@ def test_kernel_attention_rejects_bad_input(make, parameter):
     assert e.value.parameter == parameter and f"'{parameter}'" in str(e.value)
 
 
+def test_kernel_attention_rejects_a_residual_with_d_o_not_d_i_and_an_unknown_normaliser():
+    with pytest.raises(ConfigError) as e:
+        m.kernel_attention(*_inst(d_i=3, d_o=2), N=4, residual=True)
+    assert e.value.parameter == "d_o"
+    with pytest.raises(ConfigError) as e:
+        m.kernel_attention(*_inst(), N=4, normaliser="demos")
+    assert e.value.parameter == "normaliser"
+
+
+def test_errata_conventions_against_per_token_sums():
+    """The errata's conventions (residual, masked query-side values, D' over the demonstrations and the query's own
+    key) against an explicit loop over tokens; the defaults are spec §1's form."""
+    N, M = 4, 3
+    H, W_Q, W_K, W_V, Wr = _inst(d_i=3, d_o=3, N=N, M=M)
+    s = 3 ** -0.25
+    phi = lambda x: m.prf(x, Wr)  # noqa: E731
+    f_q = phi(s * W_Q @ H[..., -1:])[..., 0]
+    k = [(phi(s * W_K @ H[..., j:j + 1])[..., 0] * f_q).sum(-1) for j in range(N + M)]
+    v = [(W_V @ H[..., j:j + 1])[..., 0] for j in range(N + M)]
+    default = m.kernel_attention(H, W_Q, W_K, W_V, Wr, N)
+    torch.testing.assert_close(default.D, sum(k), rtol=1e-13, atol=0)
+    for residual in (False, True):
+        for mask in (False, True):
+            for norm in ("all", "demos_query"):
+                ka = m.kernel_attention(H, W_Q, W_K, W_V, Wr, N, residual=residual, mask_query_values=mask,
+                                        normaliser=norm)
+                in_D = range(N + M) if norm == "all" else [*range(N), N + M - 1]
+                D = sum(k[j] for j in in_D)
+                h = sum(v[j] * k[j][:, None] for j in (range(N) if mask else range(N + M))) / D[:, None]
+                h = H[..., -1] + h if residual else h
+                torch.testing.assert_close(ka.D, D, rtol=1e-13, atol=0)
+                torch.testing.assert_close(ka.h, h, rtol=1e-12, atol=1e-14)
+                torch.testing.assert_close(ka.weights.sum(-1), torch.ones_like(D), rtol=1e-13, atol=0)
+                if mask:
+                    assert not ka.W0.any()
+                W1 = m.dual_one_step(ka.W0, ka.X, ka.Y, ka.D, 0.1)
+                pred = m.dual_predict(W1, ka.phi_q) + (H[..., -1] if residual else 0)
+                torch.testing.assert_close(pred, h, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("N", [0, -1, 6, 7])
 def test_split_without_a_query_side_token_is_rejected(N):
     with pytest.raises(ConfigError, match="'N'"):

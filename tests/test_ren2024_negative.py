@@ -37,6 +37,7 @@ def test_catalogue_is_large_and_applies():
 
 @pytest.mark.parametrize("claim_id, config, unmet", [
     ("R-T31", {"features": "taylor", "taylor_order": 3}, "taylor_order even"),
+    ("R-T31", {"residual": True, "d_i": 3, "d_o": 2}, "residual needs d_o == d_i"),
 ])
 def test_violated_assumption_is_reported(claim_id, config, unmet):
     ev = run_claim(get_claim(claim_id), R.SMALL | config, seed=0)

@@ -174,9 +174,13 @@ def _cond(ref: RefAttention, kernel: Kernel) -> float:
     return float(((diag * qq[:, None]).abs().sqrt() / ref.s.abs().clamp(min=1e-300)).max())
 
 
-def _dual_data_parts(ka, ref: RefAttention, kernel: Kernel, N: int, tol: float, cond: float) -> dict[str, Outcome]:
+def _dual_data_parts(ka, ref: RefAttention, kernel: Kernel, N: int, tol: float, cond: float,
+                     weights: torch.Tensor | None = None, mask_query_values: bool = False) -> dict[str, Outcome]:
     """The implementation's dual data against the reference: D, the weights, the labels Y, and the features through
-    their kernel (orderless): X^T phi(q), X^T X, |phi(q)|^2, W_0 phi(q), W_0 W_0^T."""
+    their kernel (orderless): X^T phi(q), X^T X, |phi(q)|^2, W_0 phi(q), W_0 W_0^T.
+
+    ``weights``: the reference weights when the normaliser does not sum every token (default ``s_j / D``);
+    ``mask_query_values``: the query-side values are masked, so the reference W_0 is the empty sum (0)."""
     T1 = ref.K.shape[-1]
     n_feat = kernel.dim + 2
     rel = identity_tolerance(F64, n_feat, 1.0)  # one inner product, relative to |a||c|
@@ -190,14 +194,15 @@ def _dual_data_parts(ka, ref: RefAttention, kernel: Kernel, N: int, tol: float, 
     Xq = (X * phi_q[..., None]).sum(-2) if X.dim() == 3 and X.shape[:2] == phi_q.shape else X
     XtX = X.transpose(-1, -2) @ X
     W0q = (W0 @ phi_q[..., None])[..., 0] if W0.shape[-1] == phi_q.shape[-1] else W0
-    VQ = ref.V[..., N:]
+    VQ = ref.V[..., N:] if not mask_query_values else torch.zeros_like(ref.V[..., N:])
     W0W0 = torch.einsum("bvj,bjl,bwl->bvw", VQ, G_QQ, VQ) / ref.D[:, None, None] ** 2
     w_scale = torch.einsum("bvj,bj->bv", VQ.abs(), d_QQ.sqrt()) / ref.D.abs()[:, None]  # Cauchy-Schwarz
     return {
         "D == sum_j k(k_j, q) (reference)": Outcome.at_most(
             _rel_err(ka.D, ref.D, ref.D.abs()), identity_tolerance(F64, T1 * n_feat, cond)),
         "weights == k(k_j, q) / D": Outcome.at_most(
-            _err(ka.weights, ref.s / ref.D[:, None]), identity_tolerance(F64, T1 * n_feat, cond)),
+            _err(ka.weights, ref.s / ref.D[:, None] if weights is None else weights),
+            identity_tolerance(F64, T1 * n_feat, cond)),
         "Y == values v_i = W_V h_i of the demonstrations": Outcome.at_most(_err(ka.Y, ref.V[..., :N]), tol),
         "X^T phi(q) == k(x_i, q)": Outcome.at_most(
             _rel_err(Xq, ref.s[:, :N], (d_dd * g_qq.abs()[:, None]).sqrt()), rel),

@@ -9,7 +9,8 @@ import torch
 from theorems import ren2024_symbolic as sym
 from theorems.core import Assumption, CheckContext, Control, Outcome, Param, Provenance, curve
 from theorems.tolerances import identity_tolerance
-from theorems.ren2024.common import (F64, IDENTITY_TOLERANCE, SMALL, _cond, _dual_data_parts, _dual_prediction, _err,
+from theorems.ren2024.common import (F64, IDENTITY_TOLERANCE, SMALL, RefAttention, _cond, _dual_data_parts,
+                                     _dual_prediction, _err,
                                      _instance, _instance_law_parts, _prf_kernel, _ref_attention, _ref_project,
                                      _ref_softmax, _register_identity, _scale, _symbolic_part, _taylor_kernel, _tokens,
                                      _tol, _weight_tol)
@@ -22,6 +23,37 @@ def _features(cfg: dict, ctx: CheckContext, Wr: torch.Tensor):
         p = cfg["taylor_order"]
         return (lambda x: ctx.impl.taylor_features(x, p)), _taylor_kernel(p, cfg["d_o"])
     return None, _prf_kernel(Wr)
+
+
+# The conventions of the softmax-attention / dual-model correspondence (spec, "New evidence and errata"); the
+# defaults are spec §1's form. Passed to the implementation only when not default, so an implementation without the
+# options (an older examples/alt_ren2024.py) still runs the default convention.
+CONVENTION_DEFAULTS = {"residual": False, "mask_query_values": False, "normaliser": "all"}
+
+
+def _convention(cfg: dict) -> dict:
+    """The config's convention keywords for kernel_attention, the default ones left out."""
+    return {k: cfg[k] for k, v in CONVENTION_DEFAULTS.items() if cfg[k] != v}
+
+
+def _ref_attention_conv(H, W_Q, W_K, W_V, kernel, N: int, cfg: dict) -> tuple[RefAttention, torch.Tensor | None]:
+    """The reference attention in the config's convention, by explicit index sets over the tokens: the normaliser's
+    set (every token j = 1..T+1 for "all"; the demonstrations 1..N and the query T+1 itself for "demos_query"), the
+    numerator's set (every token, or the demonstrations only when the query-side values are masked), and the
+    residual h_{T+1} added outside. Returns the reference and its weights (None: s_j / D, the §1 form)."""
+    K, q, V = _ref_project(H, W_Q, W_K, W_V)
+    if not _convention(cfg):
+        return _ref_attention(K, q, V, kernel, N), None
+    T1 = H.shape[-1]
+    s = kernel.gram(K, q[..., None])[..., 0]  # s_j = k(k_j, q), (B, T+1)
+    in_D = range(T1) if cfg["normaliser"] == "all" else [*range(N), T1 - 1]
+    in_num = range(N) if cfg["mask_query_values"] else range(T1)
+    D = sum(s[:, j] for j in in_D)
+    h = sum(V[..., j] * (s[:, j] / D)[:, None] for j in in_num)
+    if cfg["residual"]:
+        h = H[..., -1] + h
+    weights = torch.stack([s[:, j] / D if j in in_D else torch.zeros_like(D) for j in range(T1)], -1)
+    return RefAttention(K, q, V, s, D, h), weights
 
 
 def _jacobian_wrt_query(fn, H: torch.Tensor) -> torch.Tensor:
@@ -54,15 +86,18 @@ def _jacobian_parts(cfg, ctx, H, W_Q, W_K, W_V, Wr, features, kernel, cond) -> t
     reference attention, so their Jacobians w.r.t. h_{T+1} agree exactly; also von Oswald et al.'s alignment metrics
     (their ``analyse``) between the implementation's attention and its dual model."""
     N, eta, impl = cfg["N"], cfg["eta"], ctx.impl
+    conv = _convention(cfg)
 
     def attention_out(Hq):
-        return impl.kernel_attention(Hq, W_Q, W_K, W_V, Wr, N, features=features).h
+        return impl.kernel_attention(Hq, W_Q, W_K, W_V, Wr, N, features=features, **conv).h
 
     def dual_out(Hq):
-        return _dual_prediction(impl, impl.kernel_attention(Hq, W_Q, W_K, W_V, Wr, N, features=features), eta)
+        pred = _dual_prediction(impl, impl.kernel_attention(Hq, W_Q, W_K, W_V, Wr, N, features=features, **conv),
+                                eta)
+        return Hq[..., -1] + pred if cfg["residual"] else pred
 
     def reference_out(Hq):
-        return _ref_attention(*_ref_project(Hq, W_Q, W_K, W_V), kernel, N).h
+        return _ref_attention_conv(Hq, W_Q, W_K, W_V, kernel, N, cfg)[0].h
 
     J_ref = _jacobian_wrt_query(reference_out, H)
     J_attn, J_dual = _jacobian_wrt_query(attention_out, H), _jacobian_wrt_query(dual_out, H)
@@ -111,12 +146,15 @@ def check_t31(cfg: dict, ctx: CheckContext) -> Outcome:
     H, W_Q, W_K, W_V, Wr = _instance(cfg, ctx)
     N, eta = cfg["N"], cfg["eta"]
     features, kernel = _features(cfg, ctx, Wr)
-    ref = _ref_attention(*_ref_project(H, W_Q, W_K, W_V), kernel, N)
+    conv = _convention(cfg)
+    ref, ref_weights = _ref_attention_conv(H, W_Q, W_K, W_V, kernel, N, cfg)
     cond = _cond(ref, kernel)
-    tol = _tol(cfg, ref.V, d_feat=kernel.dim, cond=cond)
-    ka = impl.kernel_attention(H, W_Q, W_K, W_V, Wr, N, features=features)
+    tol = _tol(cfg, ref.V, *((H[..., -1],) if cfg["residual"] else ()), d_feat=kernel.dim, cond=cond)
+    ka = impl.kernel_attention(H, W_Q, W_K, W_V, Wr, N, features=features, **conv)
     W1 = impl.dual_one_step(ka.W0, ka.X, ka.Y, ka.D, eta)
     y_test = impl.dual_predict(W1, ka.phi_q)
+    if cfg["residual"]:  # the errata's residual sits outside the dual model: hat h = h_{T+1} + W_1 phi(q)
+        y_test = H[..., -1] + y_test
     w_tol = _weight_tol(ka)
     parts = {
         "y_test (dual model after one step) == h' (reference sum over tokens)": Outcome.at_most(
@@ -132,16 +170,22 @@ def check_t31(cfg: dict, ctx: CheckContext) -> Outcome:
             _err(impl.softmax_attention(H, W_Q, W_K, W_V), _ref_softmax(H, W_Q, W_K, W_V)),
             identity_tolerance(F64, (N + cfg["M"]) * cfg["d_o"] + cfg["d_i"], _scale(ref.V))),
     }
-    parts |= _dual_data_parts(ka, ref, kernel, N, tol, cond)
+    parts |= _dual_data_parts(ka, ref, kernel, N, tol, cond, weights=ref_weights,
+                              mask_query_values=cfg["mask_query_values"])
     parts |= _instance_law_parts(cfg, H, W_Q, W_K, W_V, Wr)
     details: dict = {"tolerance": tol, "weight_tolerance": w_tol, "cond": cond}
+    if conv:
+        details["convention"] = {k: cfg[k] for k in CONVENTION_DEFAULTS}
     jac, extra = _jacobian_parts(cfg, ctx, H, W_Q, W_K, W_V, Wr, features, kernel, cond)
     parts |= jac
     details.update(extra)
     parts |= _symbolic_parts(cfg, ctx)
-    if features is not None:
+    # Softmax attention sums every token's value over every token's key: the Taylor bound applies to the §1 numerator
+    # and normaliser (with a residual, to the attention output h - h_{T+1}).
+    if features is not None and not cfg["mask_query_values"] and cfg["normaliser"] == "all":
+        h_attn = ka.h - H[..., -1] if cfg["residual"] else ka.h
         parts["Taylor features: |hat h'_p - h'_softmax| <= 2 rho max|v| / (1 - rho)"], extra = _taylor_bound_part(
-            cfg, H, W_Q, W_K, W_V, ka.h, tol)
+            cfg, H, W_Q, W_K, W_V, h_attn, tol)
         details.update(extra)
     return Outcome.all_of(parts, instances=cfg["batch"], details=details)
 
@@ -153,17 +197,29 @@ _register_identity(
     statement=(
         r"\hat h'_{T+1} = W_1\,\phi(W_Q h_{T+1}),\quad W_1 = W_0 - \eta\nabla_W \mathcal{L}(W_0),\quad "
         r"\mathcal{L}(W) = -\frac{1}{\eta D}\sum_{i=1}^{N} y_i^\top W\phi(x_i)"
+        r"\quad\text{(spec \S 1 convention; errata: } \hat h'_{T+1} = h_{T+1} + W_1\phi(W_Q h_{T+1})"
+        r"\text{ with a residual, } W_0 = 0 \text{ with the query-side values masked, } D' = \sum_{i\le N} "
+        r"\phi(x_i)^\top\phi(q) + \phi(W_K h_{T+1})^\top\phi(q) \text{)}"
     ),
     provenance=Provenance.DERIVED_HIGH,
     check=check_t31,
     params=(
         Param("features", str, choices=("prf", "taylor"), doc="positive random features or truncated Taylor features"),
         Param("taylor_order", int, min=0, max=4, doc="order p of the Taylor features (features='taylor')"),
+        Param("residual", bool, doc="errata convention: hat h = h_{T+1} + attention output (needs d_o == d_i); "
+                                    "default False (spec §1)"),
+        Param("mask_query_values", bool, doc="errata convention: the query-side values are masked in the numerator "
+                                             "(sum over the N demonstrations only, W_0 = 0); default False (§1)"),
+        Param("normaliser", str, choices=("all", "demos_query"),
+              doc="'all' (spec §1, default): D over every token j = 1..T+1, the query's own key included; "
+                  "'demos_query' (errata): D' over the N demonstrations plus the query's own key only"),
     ),
-    defaults={"features": "prf", "taylor_order": 2},
+    defaults={"features": "prf", "taylor_order": 2} | CONVENTION_DEFAULTS,
     assumptions=(
         Assumption("taylor_order even", lambda c: c["features"] != "taylor" or c["taylor_order"] % 2 == 0,
                    "an even truncation of exp is positive, so D > 0 and the weights are positive"),
+        Assumption("residual needs d_o == d_i", lambda c: not c["residual"] or c["d_o"] == c["d_i"],
+                   "the residual adds the query token h_{T+1} (d_i) to the attention output (d_o)"),
     ),
     control=Control("R-M03", SMALL, 0),
     tolerance=(IDENTITY_TOLERANCE + "; Taylor features multiply the scale by the cancellation factor "
@@ -172,9 +228,17 @@ _register_identity(
                "be 0. Lambdified gradient vs autograd: 8 eps (N+2) max |y||phi| / (eta D). Taylor approximation: "
                "the Lagrange-remainder bound plus the identity tolerance."),
     notes=("The paper states the existence of the equivalence; the construction (W0 from the query-side tokens, the "
-           "d_o^{-1/4} scaling, the loss normalisation eta*D) is reconstructed, in the convention of spec §1 (no "
-           "residual, the query's own value in the numerator, D over all T+1 keys); the errata's conventions are "
-           "not yet config choices. The reference side is built in the check: keys, query and values token by "
+           "d_o^{-1/4} scaling, the loss normalisation eta*D) is reconstructed. Convention: spec §1's form by "
+           "default (no residual, every token's value in the numerator, D over all T+1 keys, which already includes "
+           "the query's own key); the errata's three conventions are config choices, each checked (and drawn): "
+           "residual (hat h = h_{T+1} + W_1 phi(q); the residual sits outside the dual model, whose data are "
+           "unchanged), mask_query_values (numerator over the N demonstrations only, so W_0 = 0 and hat h = "
+           "W_1 phi(q) with W_1 = Y X^T / D), normaliser='demos_query' (D' = sum_{i<=N} k(k_i, q) + k(k_{T+1}, q): "
+           "what differs from §1 is only that the other query-side tokens j = N+1..T are left out of D, so with "
+           "M = 1 the two coincide; the weights are then k(k_j, q)/D' on the demonstrations and the query and 0 on "
+           "the other query-side tokens, and sum to 1). The errata drop the d_o^{-1/4} scaling; here it is kept in "
+           "every convention. The Taylor-approximation part applies to §1's numerator and normaliser only (with a "
+           "residual, to h - h_{T+1}). The reference side is built in the check: keys, query and values token by "
            "token, scores from the kernel (per-token PRF features, or the Taylor kernel's closed form), h' as a sum "
            "over tokens; the implementation's X, phi(q) and W_0 are compared through the kernel (X^T X, X^T phi(q), "
            "|phi(q)|^2, W_0 phi(q), W_0 W_0^T), so the dual prediction is never checked against the same call that "
