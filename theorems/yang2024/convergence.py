@@ -56,54 +56,65 @@ def _slope_band(tr: Trained, ck: Checkpoint, allow: Tensor, T_i: Tensor) -> tupl
     return worst, fits
 
 
+def _contraction_parts(tr: Trained, ck: Checkpoint, allow: Tensor, T_i: Tensor, target: float,
+                       slope_part: Outcome) -> tuple[dict, Tensor]:
+    """(a)-(e) of Theorem 1 inside each instance's own horizon, each Delta with its round-off allowance ((c), the
+    slope band, is _slope_band's); returns them and the paper's rate (1 - eta_Q sigma)^t Delta(0), sigma =
+    gamma^2 zeta_0 / 2."""
+    D, Z = ck.delta, ck.zeta
+    t = torch.arange(int(T_i.max()) + 1, device=D.device)
+    a_pair = allow[:, 1:] + allow[:, :-1]
+    ew = tr.eta_w.unsqueeze(1)
+    live = t[:-1].unsqueeze(0) < T_i.unsqueeze(1)  # steps t -> t+1 inside each instance's own horizon
+    final = D.gather(1, T_i.unsqueeze(1)).squeeze(1)
+    final_allow = allow.gather(1, T_i.unsqueeze(1)).squeeze(1)
+    paper_rate = (1 - ew * tr.zeta0.unsqueeze(1) / 2) ** t.unsqueeze(0).to(F64) * D[:, :1]
+    upto_T = (t.unsqueeze(0) <= T_i.unsqueeze(1)) & (t.unsqueeze(0) > 0)  # t = 0 is equality
+    return {
+        "(a) Delta(t+1) <= Delta(t)": _worst(D[:, 1:][live], (D[:, :-1] + a_pair)[live]),
+        "(b) Delta(t+1) <= (1 - eta_Q gamma^2 zeta_t) Delta(t)": _worst(
+            D[:, 1:][live], ((1 - ew * Z[:, :-1]) * D[:, :-1] + a_pair)[live]),
+        "(c) geometric decay: fitted slope of log Delta in the band": slope_part,
+        "(d) Delta(T)/Delta(0) <= target at T = T(zeta_0)": _worst(final / D[:, 0], target + final_allow / D[:, 0]),
+        "(e) eq. 18: Delta(t) <= (1 - eta_Q sigma)^t Delta(0), sigma = gamma^2 zeta_0 / 2": _worst(
+            D[upto_T], (paper_rate + allow)[upto_T]),
+    }, paper_rate
+
+
+def _convergence_curve(tr: Trained, ck: Checkpoint, T_i: Tensor, paper_rate: Tensor) -> dict:
+    """Instance 0: measured Delta(t), the per-step bound and Theorem 1's rate, down to the float64 round-off."""
+    D, Z = ck.delta, ck.zeta
+    b0 = 0
+    Tb = int(T_i[b0]) + 1
+    stride = max(1, Tb // 400)
+    ts = torch.arange(int(T_i.max()) + 1, device=D.device)[:Tb:stride]
+    per_step = D[b0, 0] * torch.cat([torch.ones(1, dtype=F64, device=D.device),
+                                     torch.cumprod(1 - tr.eta_w[b0] * Z[b0, : Tb - 1], 0)])
+    floor = float(D[b0, 0]) * 1e-25  # plotted down to the float64 round-off region only
+    return {"convergence": curve("t", "Delta(t) = L(theta_t) - L*", {
+        "measured Delta(t)": (ts, D[b0, :Tb:stride].clamp(min=floor)),
+        "per-step bound Delta(0) prod_s (1 - eta_w zeta_s)": (ts, per_step[::stride].clamp(min=floor)),
+        "Theorem 1 (1 - eta_Q sigma)^t Delta(0), sigma = gamma^2 zeta_0/2": (ts, paper_rate[b0, :Tb:stride]
+                                                                              .clamp(min=floor)),
+    }, logy=True)}
 
 
 def check_t1(cfg: dict, ctx: CheckContext) -> Outcome:
     m = ctx.impl
     probe, _ = trained(m, cfg, ctx.device, 0, record_zeta=False)
     T_i = probe.horizon(cfg["target"])  # T chosen from zeta_0: (1 - eta_w zeta_0)^T <= target
-    T = int(T_i.max())
-    tr, ck = trained(m, cfg, ctx.device, T, record_zeta=True)
-    D, Z = ck.delta, ck.zeta
-    t = torch.arange(T + 1, device=D.device)
+    tr, ck = trained(m, cfg, ctx.device, int(T_i.max()), record_zeta=True)
+    D = ck.delta
     allow = delta_roundoff(tr, ck.w, D)
-    a_pair = allow[:, 1:] + allow[:, :-1]
-    ew = tr.eta_w.unsqueeze(1)
-    live = t[:-1].unsqueeze(0) < T_i.unsqueeze(1)  # steps t -> t+1 inside each instance's own horizon
-    final = D.gather(1, T_i.unsqueeze(1)).squeeze(1)
-    final_allow = allow.gather(1, T_i.unsqueeze(1)).squeeze(1)
     slope_part, fits = _slope_band(tr, ck, allow, T_i)
-    paper_rate = (1 - ew * tr.zeta0.unsqueeze(1) / 2) ** t.unsqueeze(0).to(F64) * D[:, :1]
-    upto_T = (t.unsqueeze(0) <= T_i.unsqueeze(1)) & (t.unsqueeze(0) > 0)  # t = 0 is equality
-    parts = {
-        "(a) Delta(t+1) <= Delta(t)": _worst(D[:, 1:][live], (D[:, :-1] + a_pair)[live]),
-        "(b) Delta(t+1) <= (1 - eta_Q gamma^2 zeta_t) Delta(t)": _worst(
-            D[:, 1:][live], ((1 - ew * Z[:, :-1]) * D[:, :-1] + a_pair)[live]),
-        "(c) geometric decay: fitted slope of log Delta in the band": slope_part,
-        "(d) Delta(T)/Delta(0) <= target at T = T(zeta_0)": _worst(final / D[:, 0],
-                                                                  cfg["target"] + final_allow / D[:, 0]),
-        "(e) eq. 18: Delta(t) <= (1 - eta_Q sigma)^t Delta(0), sigma = gamma^2 zeta_0 / 2": _worst(
-            D[upto_T], (paper_rate + allow)[upto_T]),
-    }
+    parts, paper_rate = _contraction_parts(tr, ck, allow, T_i, cfg["target"], slope_part)
     moves, drift_details = q_moves_parts(m, tr, ck, cfg)
     parts |= moves
-    b0 = 0
-    Tb = int(T_i[b0]) + 1
-    stride = max(1, Tb // 400)
-    ts = t[:Tb:stride]
-    per_step = D[b0, 0] * torch.cat([torch.ones(1, dtype=F64, device=D.device),
-                                     torch.cumprod(1 - tr.eta_w[b0] * Z[b0, : Tb - 1], 0)])
-    floor = float(D[b0, 0]) * 1e-25  # plotted down to the float64 round-off region only
-    curves = {"convergence": curve("t", "Delta(t) = L(theta_t) - L*", {
-        "measured Delta(t)": (ts, D[b0, :Tb:stride].clamp(min=floor)),
-        "per-step bound Delta(0) prod_s (1 - eta_w zeta_s)": (ts, per_step[::stride].clamp(min=floor)),
-        "Theorem 1 (1 - eta_Q sigma)^t Delta(0), sigma = gamma^2 zeta_0/2": (ts, paper_rate[b0, :Tb:stride]
-                                                                              .clamp(min=floor)),
-    }, logy=True)}
-    return Outcome.all_of(parts, instances=D.shape[0], curves=curves, details={
+    final = D.gather(1, T_i.unsqueeze(1)).squeeze(1)
+    return Outcome.all_of(parts, instances=D.shape[0], curves=_convergence_curve(tr, ck, T_i, paper_rate), details={
         "T": [int(x) for x in T_i], "zeta_0": [float(x) for x in tr.zeta0], "kappa_0": [float(x) for x in tr.kappa0],
         "instances_drawn": tr.drawn, "kept fraction (conditioning filter)": tr.passed / tr.drawn, **fits,
-        "min_t zeta_t / zeta_0": [float(x) for x in (Z.amin(1) / tr.zeta0)], **drift_details,
+        "min_t zeta_t / zeta_0": [float(x) for x in (ck.zeta.amin(1) / tr.zeta0)], **drift_details,
         "Delta(T)/Delta(0)": [float(x) for x in final / D[:, 0]]})
 
 

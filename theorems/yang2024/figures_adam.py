@@ -106,16 +106,48 @@ def _mean_curve(t: Tensor) -> list[float]:
     return [float(x) for x in t.mean(0)]
 
 
+def _f2_decisions(name: str, idd: Tensor, ood: Tensor, rate: float) -> dict:
+    """Figure 2's shape, per instance (B, evaluations): the in-domain inference loss falls >= 10x (5x for the 4-layer
+    at the reduced step budget), the out-of-domain one >= 2x, and out-of-domain stays >= in-domain at the end."""
+    fall = 0.1 if name == "1-layer" else 0.2
+    return {
+        f"{name}: in-domain inference loss falls >= {1 / fall:.0f}x": _by_instance(
+            idd[:, -1] / idd[:, 0], fall, "at_most", rate, f"{name} in-domain inference loss end/start"),
+        f"{name}: out-of-domain inference loss falls >= 2x": _by_instance(
+            ood[:, -1] / ood[:, 0], 0.5, "at_most", rate, f"{name} out-of-domain inference loss end/start"),
+        f"{name}: out-of-domain >= in-domain at the end": _by_instance(  # log: ratios spread widely
+            torch.log10(ood[:, -1] / idd[:, -1]), 0.0, "at_least", rate,
+            f"{name} log10(out-of-domain / in-domain inference loss)", resolution=0.1),
+    }
+
+
+def _f2_curves(name: str, hist: dict, losses: Tensor, steps: int) -> dict:
+    """The inference losses (in-domain and out-of-domain) and the training loss, means over instances."""
+    stride = max(1, steps // 200)
+    return {
+        f"inference_{name}": curve("Adam step", "inference loss (1/K)||y^ - y*||^2, mean over instances", {
+            "in-domain": (hist["step"], _mean_curve(hist["in-domain"])),
+            "out-of-domain N(1, 4I)": (hist["step"], _mean_curve(hist["out-of-domain"]))}, logy=True),
+        f"training_{name}": curve("Adam step", "training loss, mean over instances", {
+            name: (list(range(0, steps, stride)), _mean_curve(losses[:, ::stride]))}, logy=True),
+    }
+
+
+def _f2_models(m: Impl, cfg: dict, ctx: CheckContext, inst, dims: dict) -> dict:
+    """The one-layer attention model and the 4-layer transformer, each with its learning rate."""
+    return {
+        "1-layer": (m.OneLayerAttention(inst, dims["H1"], 1.0, ctx.generator(1)), cfg["lr_1layer"]),
+        "4-layer": (m.FourLayerTransformer(inst, dims["d_model"], dims["H4"], dims["d_ff"], 4, ctx.generator(2)),
+                    cfg["lr_4layer"]),
+    }
+
+
 def check_f2(cfg: dict, ctx: CheckContext) -> Outcome:
     m = ctx.impl
     dims, g, inst, lam_train, tests, baseline = _experiment(m, cfg, ctx)
     steps = cfg["steps"]
     every = max(1, steps // 20)
-    models = {
-        "1-layer": (m.OneLayerAttention(inst, dims["H1"], 1.0, ctx.generator(1)), cfg["lr_1layer"]),
-        "4-layer": (m.FourLayerTransformer(inst, dims["d_model"], dims["H4"], dims["d_ff"], 4, ctx.generator(2)),
-                    cfg["lr_4layer"]),
-    }
+    models = _f2_models(m, cfg, ctx, inst, dims)
     contracts = {"contract: the untrained 4-layer's predictions depend on the prompt labels": _reads_prompt(
         models["4-layer"][0], tests["gaussian"][:, :8])}
     rate = F2_FALSE_FAIL / (3 * len(models))
@@ -128,20 +160,8 @@ def check_f2(cfg: dict, ctx: CheckContext) -> Outcome:
             Outcome.at_least(moved, lr / 2)
         final[name] = losses[:, -max(1, steps // 10):].mean(1)
         idd, ood = hist["in-domain"], hist["out-of-domain"]  # (B, evaluations)
-        fall = 0.1 if name == "1-layer" else 0.2
-        decisions[f"{name}: in-domain inference loss falls >= {1 / fall:.0f}x"] = _by_instance(
-            idd[:, -1] / idd[:, 0], fall, "at_most", rate, f"{name} in-domain inference loss end/start")
-        decisions[f"{name}: out-of-domain inference loss falls >= 2x"] = _by_instance(
-            ood[:, -1] / ood[:, 0], 0.5, "at_most", rate, f"{name} out-of-domain inference loss end/start")
-        decisions[f"{name}: out-of-domain >= in-domain at the end"] = _by_instance(  # log: ratios spread widely
-            torch.log10(ood[:, -1] / idd[:, -1]), 0.0, "at_least", rate,
-            f"{name} log10(out-of-domain / in-domain inference loss)", resolution=0.1)
-        curves[f"inference_{name}"] = curve("Adam step", "inference loss (1/K)||y^ - y*||^2, mean over instances", {
-            "in-domain": (hist["step"], _mean_curve(idd)),
-            "out-of-domain N(1, 4I)": (hist["step"], _mean_curve(ood))}, logy=True)
-        stride = max(1, steps // 200)
-        curves[f"training_{name}"] = curve("Adam step", "training loss, mean over instances", {
-            name: (list(range(0, steps, stride)), _mean_curve(losses[:, ::stride]))}, logy=True)
+        decisions |= _f2_decisions(name, idd, ood, rate)
+        curves |= _f2_curves(name, hist, losses, steps)
         ends = lambda t: torch.stack([t[:, 0], t[:, -1]], 1).tolist()  # noqa: E731
         details[name] = {"train_final": final[name].tolist(), "in_domain (start, end) per instance": ends(idd),
                          "out_of_domain (start, end) per instance": ends(ood)}

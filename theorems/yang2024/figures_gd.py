@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -10,7 +11,7 @@ from theorems.core import (Assumption, CheckContext, Claim, ConfigError, Control
                            Provenance, curve)
 from theorems.registry import register
 from theorems.tolerances import mean_verdict
-from theorems.yang2024.common import F64, PAPER, POWER, _holds, _tol, _worst, over_seeds
+from theorems.yang2024.common import F64, Impl, PAPER, POWER, _holds, _tol, _worst, over_seeds
 
 
 # ================================================================ Figure 3: ridge gap around N = m
@@ -19,40 +20,47 @@ F3_RESOLUTION = 0.25  # held excludes E gap(m +- 1) > E gap(m +- 2) by a quarter
 SIZES = ("reduced", "paper")
 
 
-def check_f3(cfg: dict, ctx: CheckContext) -> Outcome:
-    m = ctx.impl
-    dm, tau, reps = cfg["m"], cfg["tau"], cfg["batch"]
+def _f3_draw(cfg: dict, g: torch.Generator) -> tuple[int, int, Tensor, Tensor]:
+    """m, K, the features Z (reps, m, K) and the labels of all K tokens, y = lambda^T (z_k + eps_k), one task and
+    one noise draw per repetition."""
+    reps, tau = cfg["batch"], cfg["tau"]
     K = cfg["K"] if cfg["size"] == "reduced" else 200
-    dm = dm if cfg["size"] == "reduced" else 100
-    g = ctx.generator()
+    dm = cfg["m"] if cfg["size"] == "reduced" else 100
     Zt = torch.randn(reps, dm, K, generator=g, dtype=F64, device=g.device)
     lam = torch.randn(reps, 1, dm, generator=g, dtype=F64, device=g.device)
     y_all = (lam @ Zt + math.sqrt(tau) * (lam.unsqueeze(-1) * torch.randn(reps, 1, dm, K, generator=g, dtype=F64,
                                                                           device=g.device)).sum(2)).squeeze(1)
-    Ns = sorted(set(range(max(1, dm // 2), min(K - 1, 3 * dm // 2) + 1, max(1, dm // 10)))
-                | set(range(max(1, dm - 3), min(K - 1, dm + 3) + 1)))
-    gaps, order_viol, mono_viol = {}, [], []
-    cs = torch.logspace(-3, 2, 12, dtype=F64, device=g.device)
-    for N in Ns:  # a sweep over prompt lengths (each N a different problem size)
-        inst = m.Instance(torch.zeros(reps, 1, K, dtype=F64, device=g.device), Zt, N, tau)
-        y = y_all[:, :N].unsqueeze(1)
-        # the gap between the model's two predictors: ridge_predictor (eq. 20) and oracle_predictor (eq. 25)
-        gaps[N] = (m.ridge_predictor(inst, y) - m.oracle_predictor(inst, y))[:, 0, N:].pow(2).sum(-1) / K  # (reps,)
-        # the norms behind the figure: penalty m tau (the transformer) against N tau (the oracle)
-        lam_t = m.ridge_coefficients(inst, y, dm * tau).squeeze(1)
-        lam_o = m.ridge_coefficients(inst, y, N * tau).squeeze(1)
-        nt, no = lam_t.norm(dim=-1), lam_o.norm(dim=-1)
-        tol = _tol(N + dm, no + nt)
-        if N < dm:  # over-regularised: smaller norm (under-fit)
-            order_viol.append((nt - no - tol).max())
-        elif N > dm:  # under-regularised: larger norm (over-fit)
-            order_viol.append((no - nt - tol).max())
-        norms = torch.stack([m.ridge_coefficients(inst, y, float(c)).squeeze(1).norm(dim=-1) for c in cs], 1)
-        mono_viol.append((norms[:, 1:] - norms[:, :-1] - _tol(N + dm, norms[:, :-1])).max())
-    mean = {N: float(v.mean()) for N, v in gaps.items()}
-    at_m = gaps[dm]
-    scale = float(y_all.abs().max()) ** 2 * float(Zt.abs().max()) ** 2
-    gap_tol = _tol(dm * K, scale)
+    return dm, K, Zt, y_all
+
+
+def _prompt_lengths(dm: int, K: int) -> list[int]:
+    """The sweep N in [m/2, 3m/2] (steps of m/10) and every N within 3 of m (the local behaviour)."""
+    return sorted(set(range(max(1, dm // 2), min(K - 1, 3 * dm // 2) + 1, max(1, dm // 10)))
+                  | set(range(max(1, dm - 3), min(K - 1, dm + 3) + 1)))
+
+
+def _ridge_at_N(m: Impl, N: int, Zt: Tensor, y_all: Tensor, tau: float, cs: Tensor) -> tuple[Tensor, Tensor | None,
+                                                                                                Tensor]:
+    """At prompt length N: the gap (1/K)||y_ridge - y_oracle||^2 on the unseen tokens per repetition, the worst
+    violation of the norm ordering (N < m: ||lambda_hat|| <= ||lambda_tau||, N > m: >=; None at N = m) and of
+    ||lambda(c)|| non-increasing in the penalty c."""
+    reps, dm, K = Zt.shape
+    inst = m.Instance(torch.zeros(reps, 1, K, dtype=F64, device=Zt.device), Zt, N, tau)
+    y = y_all[:, :N].unsqueeze(1)
+    # the gap between the model's two predictors: ridge_predictor (eq. 20) and oracle_predictor (eq. 25)
+    gap = (m.ridge_predictor(inst, y) - m.oracle_predictor(inst, y))[:, 0, N:].pow(2).sum(-1) / K  # (reps,)
+    # the norms behind the figure: penalty m tau (the transformer) against N tau (the oracle)
+    nt = m.ridge_coefficients(inst, y, dm * tau).squeeze(1).norm(dim=-1)
+    no = m.ridge_coefficients(inst, y, N * tau).squeeze(1).norm(dim=-1)
+    tol = _tol(N + dm, no + nt)
+    # N < m: over-regularised, smaller norm (under-fit); N > m: under-regularised, larger norm (over-fit)
+    order = (nt - no - tol).max() if N < dm else (no - nt - tol).max() if N > dm else None
+    norms = torch.stack([m.ridge_coefficients(inst, y, float(c)).squeeze(1).norm(dim=-1) for c in cs], 1)
+    return gap, order, (norms[:, 1:] - norms[:, :-1] - _tol(N + dm, norms[:, :-1])).max()
+
+
+def _local_growth(gaps: dict, dm: int, gap_tol: float) -> dict:
+    """On each side of N = m: the mean gap at m +- 1 is positive and E gap(m +- 1) <= E gap(m +- 2)."""
     local = {}
     for side, word in ((-1, "left"), (1, "right")):
         g1, g2 = gaps.get(dm + side), gaps.get(dm + 2 * side)
@@ -65,13 +73,31 @@ def check_f3(cfg: dict, ctx: CheckContext) -> Outcome:
                 ((g1 - g2) / g2.mean()).tolist(), 0.0, "at_most", rate=F3_FALSE_FAIL / 2, power=POWER,
                 resolution=F3_RESOLUTION, what=f"(gap(m {pm} 1) - gap(m {pm} 2)) / mean gap(m {pm} 2)",
                 unit="repetitions")
+    return local
+
+
+def check_f3(cfg: dict, ctx: CheckContext) -> Outcome:
+    m = ctx.impl
+    tau, reps = cfg["tau"], cfg["batch"]
+    g = ctx.generator()
+    dm, K, Zt, y_all = _f3_draw(cfg, g)
+    gaps, order_viol, mono_viol = {}, [], []
+    cs = torch.logspace(-3, 2, 12, dtype=F64, device=g.device)
+    for N in _prompt_lengths(dm, K):  # a sweep over prompt lengths (each N a different problem size)
+        gaps[N], order, mono = _ridge_at_N(m, N, Zt, y_all, tau, cs)
+        if order is not None:
+            order_viol.append(order)
+        mono_viol.append(mono)
+    mean = {N: float(v.mean()) for N, v in gaps.items()}
+    scale = float(y_all.abs().max()) ** 2 * float(Zt.abs().max()) ** 2
+    gap_tol = _tol(dm * K, scale)
     parts = {
-        "gap(N = m) = 0": Outcome.at_most(float(at_m.max()), gap_tol),
+        "gap(N = m) = 0": Outcome.at_most(float(gaps[dm].max()), gap_tol),
         "N < m: ||lambda_hat|| <= ||lambda_tau||, N > m: >= (all N, all repetitions)": Outcome.at_most(
             float(torch.stack(order_viol).max()), 0.0),
         "||lambda(c)|| is non-increasing in c": Outcome.at_most(float(torch.stack(mono_viol).max()), 0.0),
     }
-    parts |= local
+    parts |= _local_growth(gaps, dm, gap_tol)
     xs = list(mean)
     return Outcome.all_of(parts, instances=reps, curves={"ridge_gap": curve(
         "N (prompt length)", "mean gap (1/K)||Z_Q^T (lambda_hat - lambda_tau)||^2",
@@ -123,13 +149,31 @@ F4_CAP = 2.0  # per-instance log10 values are capped 2 decades beyond the bound 
 F4_SIZES = {"reduced": dict(d=8, N=6, K=20, m=4), "paper": dict(d=100, N=30, K=200, m=20)}
 
 
-def check_f4(cfg: dict, ctx: CheckContext) -> Outcome:
-    m = ctx.impl
-    hs = _heads(cfg["heads"])
-    dims = F4_SIZES[cfg["size"]] | ({"N": cfg["N"]} if cfg["size"] == "reduced" else {})
+@dataclass
+class _HeadsRun:
+    """One vectorised GD run of every (instance, H) pair under both step rules, as Delta(t)/Delta(0)."""
+
+    rows: list[tuple[int, int]]  # (instance, H) of each run, in the order of ``shared`` and ``per_H``
+    hs: list[int]
+    n_inst: int
+    shared: Tensor  # (runs, T + 1): the shared step 1/L_w0(H_ref)
+    per_H: Tensor  # (runs, T + 1): the step 1/L_w0(H)
+    etaL: Tensor  # eta_shared L_w0(H) per run
+    bound1: Tensor  # the NNLS floor of H = 1 over Delta(0), per instance (Y-MH)
+
+    @property
+    def H_of(self) -> Tensor:
+        return torch.tensor([H for _, H in self.rows], device=self.shared.device)
+
+    @property
+    def inst_of(self) -> Tensor:
+        return torch.tensor([i for i, _ in self.rows], device=self.shared.device)
+
+
+def _run_heads(m: Impl, cfg: dict, ctx: CheckContext, hs: list[int], dims: dict) -> _HeadsRun:
+    """GD from nested initialisations (H heads = the first H of H_max) with w^(0) = 0, once at the shared step
+    1/L_w0(H_ref) of the same instance and once at 1/L_w0(H) per H; eta_Q = eta_w / gamma^2."""
     N, Hmax, n_inst, T, gamma = dims["N"], max(hs), cfg["batch"], cfg["steps"], cfg["gamma"]
-    if cfg["H_ref"] not in hs:
-        raise ConfigError("H_ref", f"must be one of heads = {hs}")
     base = m.make_instance(n_inst, dims["d"], dims["K"], N, dims["m"], cfg["tau"], ctx.generator())
     Qbase, _ = m.init_params(base, Hmax, 1.0, ctx.generator(1))  # H heads = the first H of these (nested)
     rows = [(i, H) for H in hs for i in range(n_inst)]  # one vectorised run: every (instance, H), both step rules
@@ -149,67 +193,97 @@ def check_f4(cfg: dict, ctx: CheckContext) -> Outcome:
     with torch.no_grad():
         rel = traj.delta / traj.delta[:, :1]
     rel = torch.nan_to_num(rel, nan=math.inf)
-    shared, per_H = rel[: len(rows)], rel[len(rows):]
-    etaL = (eta_shared * Lw0[: len(rows)])
-    H_of = torch.tensor([H for _, H in rows], device=rel.device)
     bound1 = m.one_head_lower_bound(base) / m.gap_of_ahat(torch.zeros_like(base.A), base)  # NNLS / Delta0, H = 1
-    parts = {}
-    small = H_of <= 2
-    conv = H_of >= N
-    stable_conv = conv & (etaL <= 1)
-    # per instance, as the figure shows one: its H <= 2 runs against its own slowest stable H >= N run (across
-    # instances a fast H = 2 of one and a slow H = 6 of another are not what the figure compares)
-    inst_of = torch.tensor([i for i, _ in rows], device=rel.device)
-    final = shared[:, -1]
-    slowest = torch.full((n_inst,), -math.inf, dtype=final.dtype, device=final.device).scatter_reduce(
+    return _HeadsRun(rows, hs, n_inst, rel[: len(rows)], rel[len(rows):], eta_shared * Lw0[: len(rows)], bound1)
+
+
+def _plateau_ratio(run: _HeadsRun, N: int) -> list[float]:
+    """Per instance, as the figure shows one: each H <= 2 run against its own slowest stable H >= N run (across
+    instances a fast H = 2 of one and a slow H = 6 of another are not what the figure compares). Reported only: a
+    tuned 10x threshold is not a derived rule."""
+    H_of, inst_of, final = run.H_of, run.inst_of, run.shared[:, -1]
+    stable_conv = (H_of >= N) & (run.etaL <= 1)
+    slowest = torch.full((run.n_inst,), -math.inf, dtype=final.dtype, device=final.device).scatter_reduce(
         0, inst_of[stable_conv], final[stable_conv], reduce="amax")
-    pair = small & torch.isfinite(slowest)[inst_of]
-    # H <= 2 plateaus: asserted through the derived floor for H = 1 (the NNLS bound below); the ratio of each H <= 2
-    # run to the same instance's slowest stable H >= N run is reported (a tuned 10x threshold is not a derived rule)
-    plateau_ratio = (final[pair] / slowest[inst_of[pair]]).tolist() if bool(pair.any()) else []
-    if 1 in hs:
-        parts["H = 1: Delta(T)/Delta(0) >= NNLS bound (Y-MH) > 0"] = _worst(
-            shared[H_of == 1, -1], bound1 * (1 - _tol(N * dims["K"], 1.0)), le=False)
-    # Per instance (the unit of replication: independent instances, each its own GD runs) a log10 value, decided by
-    # mean_verdict over the instances. Values beyond the bound by more than F4_CAP decades are capped there: a cap
-    # only moves a value towards the bound, so it can turn held into inconclusive, never the reverse.
-    lg = torch.log10(torch.nan_to_num(shared[:, -1], nan=math.inf).clamp(min=1e-300, max=1e300))
-    lo_conv = math.log10(cfg["conv_level"])
+    pair = (H_of <= 2) & torch.isfinite(slowest)[inst_of]
+    return (final[pair] / slowest[inst_of[pair]]).tolist() if bool(pair.any()) else []
 
-    def per_instance(vals: Tensor, sel: Tensor, reduce: str) -> list[float]:
-        # one value per instance over the selected runs (amax: the worst H for "converges", amin for "diverges")
-        out = torch.full((n_inst,), -math.inf if reduce == "amax" else math.inf, dtype=F64, device=vals.device)
-        return [float(x) for x in out.scatter_reduce(0, inst_of[sel], vals[sel], reduce=reduce) if math.isfinite(x)]
 
-    decide = lambda v, bound, side, what: over_seeds(v, bound, side, F4_FALSE_FAIL / 3, F4_RESOLUTION, what)  # noqa
-    conv_vals = [min(max(v, lo_conv - F4_CAP), lo_conv + F4_CAP) for v in per_instance(lg, stable_conv, "amax")]
+def _per_instance(run: _HeadsRun, vals: Tensor, sel: Tensor, reduce: str) -> list[float]:
+    """One value per instance over the selected runs (amax: the worst H for "converges", amin for "diverges")."""
+    out = torch.full((run.n_inst,), -math.inf if reduce == "amax" else math.inf, dtype=F64, device=vals.device)
+    return [float(x) for x in out.scatter_reduce(0, run.inst_of[sel], vals[sel], reduce=reduce) if math.isfinite(x)]
+
+
+def _capped_log10(r: Tensor) -> Tensor:
+    """log10 of Delta(T)/Delta(0), a diverged run (nan) counted as inf, clamped to [1e-300, 1e300]."""
+    return torch.log10(torch.nan_to_num(r, nan=math.inf).clamp(min=1e-300, max=1e300))
+
+
+def _decide(v: list[float], bound: float, side: str, what: str) -> Outcome:
+    """mean_verdict over the instances' values, each of the three decisions at F4_FALSE_FAIL / 3."""
+    return over_seeds(v, bound, side, F4_FALSE_FAIL / 3, F4_RESOLUTION, what)
+
+
+def _heads_decisions(run: _HeadsRun, N: int, conv_level: float) -> tuple[dict, Tensor]:
+    """Per instance (the unit of replication: independent instances, each its own GD runs) a log10 value, decided by
+    mean_verdict over the instances. Values beyond the bound by more than F4_CAP decades are capped there: a cap
+    only moves a value towards the bound, so it can turn held into inconclusive, never the reverse. Returns the
+    parts and the peaks max_t Delta(t)/Delta(0) of the shared step."""
+    H_of, Hmax, parts = run.H_of, max(run.hs), {}
+    lo_conv = math.log10(conv_level)
+    cap = lambda v: min(max(v, lo_conv - F4_CAP), lo_conv + F4_CAP)  # noqa: E731
+    conv_vals = [cap(v) for v in _per_instance(run, _capped_log10(run.shared[:, -1]), (H_of >= N) & (run.etaL <= 1),
+                                               "amax")]
     parts["H >= N converges (shared step, eta L_w0 <= 1): mean log10 Delta(T)/Delta(0) <= log10 conv_level"] = \
-        decide(conv_vals, lo_conv, "at_most", "max over stable H >= N of log10 Delta(T)/Delta(0)") if conv_vals \
+        _decide(conv_vals, lo_conv, "at_most", "max over stable H >= N of log10 Delta(T)/Delta(0)") if conv_vals \
         else _holds(False, "no H >= N with eta L_w0 <= 1 in the list")
     # The paper: a very large H is unstable. Asserted for the largest H, where eta L_w0 > 2. Not for every H with
     # eta L_w0 > 2: L_w moves as Q trains, and a thorough run found eta L_w0 = 2.013 (H = 16) ending below Delta(0).
-    peaks = torch.nan_to_num(shared, nan=math.inf).amax(-1).clamp(max=1e300)  # overflow = diverged
-    unstable = (H_of == Hmax) & (etaL > 2)
-    div_vals = [min(v, F4_CAP) for v in per_instance(torch.log10(peaks), unstable, "amin")]
-    parts["shared step, the largest H (eta L_w0 > 2): mean log10 max_t Delta(t)/Delta(0) > 0 (diverges)"] = decide(
+    peaks = torch.nan_to_num(run.shared, nan=math.inf).amax(-1).clamp(max=1e300)  # overflow = diverged
+    div_vals = [min(v, F4_CAP) for v in _per_instance(run, torch.log10(peaks), (H_of == Hmax) & (run.etaL > 2),
+                                                      "amin")]
+    parts["shared step, the largest H (eta L_w0 > 2): mean log10 max_t Delta(t)/Delta(0) > 0 (diverges)"] = _decide(
         div_vals, 0.0, "at_least", "log10 max_t Delta(t)/Delta(0), the largest H") if div_vals else _holds(
         False, "the largest H has eta L_w0 <= 2 under the shared step: the instability case was not exercised")
-    big = H_of == Hmax
-    lg_per = torch.log10(torch.nan_to_num(per_H[:, -1], nan=math.inf).clamp(min=1e-300, max=1e300))
-    big_vals = [min(max(v, lo_conv - F4_CAP), lo_conv + F4_CAP) for v in per_instance(lg_per, big, "amax")]
+    big_vals = [cap(v) for v in _per_instance(run, _capped_log10(run.per_H[:, -1]), H_of == Hmax, "amax")]
     parts["step 1/L_w0(H) per H: the largest H converges: mean log10 Delta(T)/Delta(0) <= log10 conv_level"] = \
-        decide(big_vals, lo_conv, "at_most", "log10 Delta(T)/Delta(0), the largest H, step 1/L_w0(H)")
+        _decide(big_vals, lo_conv, "at_most", "log10 Delta(T)/Delta(0), the largest H, step 1/L_w0(H)")
+    return parts, peaks
+
+
+def _heads_curves(run: _HeadsRun, T: int) -> dict:
+    """Delta(t)/Delta(0) of instance 0 per H under both step rules; diverged runs (inf) are drawn at the top of the
+    plotted range, 1e6 x Delta(0)."""
     stride = max(1, T // 300)
     ts = list(range(0, T + 1, stride))
 
     def series(r: Tensor) -> dict:
-        # diverged runs (inf) are drawn at the top of the plotted range, 1e6 x Delta(0)
-        return {f"H = {H}": (ts, torch.nan_to_num(r[[j for j, (i, h) in enumerate(rows) if h == H and i == 0]][
-            0, ::stride], nan=1e6, posinf=1e6).clamp(min=1e-20, max=1e6)) for H in hs}
+        return {f"H = {H}": (ts, torch.nan_to_num(r[[j for j, (i, h) in enumerate(run.rows) if h == H and i == 0]][
+            0, ::stride], nan=1e6, posinf=1e6).clamp(min=1e-20, max=1e6)) for H in run.hs}
 
-    curves = {"heads_shared_step": curve("t", "Delta(t)/Delta(0)", series(shared), logy=True),
-              "heads_per_H_step": curve("t", "Delta(t)/Delta(0), step 1/L_w0(H)", series(per_H), logy=True)}
-    return Outcome.all_of(parts, instances=n_inst, curves=curves, details={
+    return {"heads_shared_step": curve("t", "Delta(t)/Delta(0)", series(run.shared), logy=True),
+            "heads_per_H_step": curve("t", "Delta(t)/Delta(0), step 1/L_w0(H)", series(run.per_H), logy=True)}
+
+
+def check_f4(cfg: dict, ctx: CheckContext) -> Outcome:
+    m = ctx.impl
+    hs = _heads(cfg["heads"])
+    dims = F4_SIZES[cfg["size"]] | ({"N": cfg["N"]} if cfg["size"] == "reduced" else {})
+    N = dims["N"]
+    if cfg["H_ref"] not in hs:
+        raise ConfigError("H_ref", f"must be one of heads = {hs}")
+    run = _run_heads(m, cfg, ctx, hs, dims)
+    H_of, shared = run.H_of, run.shared
+    plateau_ratio = _plateau_ratio(run, N)
+    parts = {}
+    if 1 in hs:  # H <= 2 plateaus: asserted through the derived floor for H = 1 (the one-head NNLS bound)
+        parts["H = 1: Delta(T)/Delta(0) >= NNLS bound (Y-MH) > 0"] = _worst(
+            shared[H_of == 1, -1], run.bound1 * (1 - _tol(N * dims["K"], 1.0)), le=False)
+    decisions, peaks = _heads_decisions(run, N, cfg["conv_level"])
+    parts |= decisions
+    per_H, etaL = run.per_H, run.etaL
+    return Outcome.all_of(parts, instances=run.n_inst, curves=_heads_curves(run, cfg["steps"]), details={
         "final_shared": {str(H): [float(x) for x in shared[H_of == H, -1]] for H in hs},
         "final_per_H": {str(H): [float(x) for x in per_H[H_of == H, -1]] for H in hs},
         "eta_shared L_w0(H)": {str(H): [float(x) for x in etaL[H_of == H]] for H in hs},

@@ -19,26 +19,26 @@ if TYPE_CHECKING:
 
 
 # ================================================================ Lemma 4: oracle problem = ridge problem
-def check_l4(cfg: dict, ctx: CheckContext) -> Outcome:
-    m = ctx.impl
-    from theorems.yang2024_symbolic import s4_lemma4, s7_ridge
-
-    inst = _instance(cfg, ctx)
-    g = ctx.generator(1)
-    B, N, dm, n, tau = inst.batch, inst.N, inst.m, cfg["n"], inst.tau
-    y = m.labels(inst, m.sample_tasks("gaussian", B, 1, dm, g), g)[:, 0, :N]  # (B, N)
-    lam = torch.randn(B, dm, generator=g, dtype=F64, device=g.device)  # any task vector
+def _oracle_objective_draws(inst: Instance, y: Tensor, lam: Tensor, n: int, g: torch.Generator) -> tuple[Tensor,
+                                                                                                         ...]:
+    """For a task vector lambda and n draws of the feature noise eps_i ~ N(0, tau I): the oracle objective (eq. 24)
+    per draw, the ridge objective (eq. 25) and the exact sd of one draw, (1/2N) sqrt(sum_i (4 u_i^2 s2 + 2 s2^2)),
+    s2 = tau ||lambda||^2 (the resolution is a fraction of it; the decision uses the sample's own sd)."""
+    B, N, dm, tau = inst.batch, inst.N, inst.m, inst.tau
     u = y - (lam.unsqueeze(1) @ inst.Z).squeeze(1)  # y_i - lambda^T z_i
     e = math.sqrt(tau) * (lam.view(B, 1, 1, dm) @ torch.randn(B, n, dm, N, generator=g, dtype=F64,
                                                                 device=g.device)).squeeze(2)  # lambda^T eps_i
     f = ((u.unsqueeze(1) - e) ** 2).sum(-1) / (2 * N)  # (B, n) oracle objective per noise draw
     closed = (u**2).sum(-1) / (2 * N) + tau / 2 * (lam**2).sum(-1)
-    # the resolution is a fraction of the exact sd of one draw, (1/2N) sqrt(sum_i (4 u_i^2 s2 + 2 s2^2)),
-    # s2 = tau ||lambda||^2; the decision itself uses the sample's own sd (mean_verdict)
     s2 = tau * (lam**2).sum(-1)
     sd1 = torch.sqrt((4 * u**2 * s2.unsqueeze(-1) + 2 * s2.unsqueeze(-1) ** 2).sum(-1)) / (2 * N)
-    # closed form lambda_tau = (Z Z^T + N tau I)^{-1} Z y, in the check: zero gradient of eq. 25 and the augmented
-    # lstsq; the model's oracle_predictor must predict (y, Z_Q^T lambda_tau)
+    return f, closed, sd1
+
+
+def _oracle_closed_form_parts(m: Impl, inst: Instance, y: Tensor) -> dict:
+    """lambda_tau = (Z Z^T + N tau I)^{-1} Z y, in the check: the gradient of eq. 25 vanishes there, it is the
+    augmented lstsq, and the model's oracle_predictor predicts (y, Z_Q^T lambda_tau)."""
+    B, N, dm, tau = inst.batch, inst.N, inst.m, inst.tau
     Zr = inst.Zt[..., :N]
     lam_tau = torch.linalg.solve(Zr @ Zr.transpose(1, 2) + N * tau * torch.eye(dm, dtype=F64, device=y.device),
                                  Zr @ y.unsqueeze(-1)).squeeze(-1)
@@ -52,18 +52,32 @@ def check_l4(cfg: dict, ctx: CheckContext) -> Outcome:
     lam_lstsq = torch.linalg.lstsq(aug, rhs).solution.squeeze(-1)
     aZ, al = inst.Z.abs(), lam_tau.abs().unsqueeze(-1)
     terms = (aZ @ (aZ.transpose(1, 2) @ al) + aZ @ y.abs().unsqueeze(-1)) / N + tau * al  # sum of |terms|
-    zscale = float(terms.max())
     cond = float(torch.linalg.cond(aug).max())
-    sym = s7_ridge()[1]
-    parts = {
-        "E_eps[oracle objective] = ridge objective (Monte Carlo, per instance)": equal_in_mean(
-            f, closed, L4_RESOLUTION * sd1, L4_FALSE_FAIL, "E_eps[oracle objective] - ridge objective", "noise draws"),
+    return {
         "grad of eq. 25 vanishes at (Z Z^T + N tau I)^{-1} Z y": Outcome.at_most(
-            float(grad.abs().max()), _tol(N + dm, zscale)),
+            float(grad.abs().max()), _tol(N + dm, float(terms.max()))),
         "closed form = lstsq of [Z^T; sqrt(N tau) I]": Outcome.at_most(
             float((lam_tau - lam_lstsq).abs().max()), _tol(N + dm, cond * (float(lam_tau.abs().max()) + 1))),
         "the model's oracle_predictor = (y, Z_Q^T lambda_tau)": Outcome.at_most(
             float((oracle - oracle_ref).abs().max()), _tol(N + dm, cond * (float(oracle_ref.abs().max()) + 1))),
+    }
+
+
+def check_l4(cfg: dict, ctx: CheckContext) -> Outcome:
+    m = ctx.impl
+    from theorems.yang2024_symbolic import s4_lemma4, s7_ridge
+
+    inst = _instance(cfg, ctx)
+    g = ctx.generator(1)
+    B, N, dm = inst.batch, inst.N, inst.m
+    y = m.labels(inst, m.sample_tasks("gaussian", B, 1, dm, g), g)[:, 0, :N]  # (B, N)
+    lam = torch.randn(B, dm, generator=g, dtype=F64, device=g.device)  # any task vector
+    f, closed, sd1 = _oracle_objective_draws(inst, y, lam, cfg["n"], g)
+    sym = s7_ridge()[1]
+    parts = {
+        "E_eps[oracle objective] = ridge objective (Monte Carlo, per instance)": equal_in_mean(
+            f, closed, L4_RESOLUTION * sd1, L4_FALSE_FAIL, "E_eps[oracle objective] - ridge objective", "noise draws"),
+    } | _oracle_closed_form_parts(m, inst, y) | {
         "S7: sympy stationary point of eq. 25 = the model's oracle_predictor (m=2, N=3)": _sympy_ridge_vs_model(
             m, sym, "oracle_predictor", g),
         "S4 and S7: sympy derivations close": _symbolic(s4_lemma4(), sym),
@@ -120,16 +134,12 @@ def _model_form_parts(m: Impl, inst: Instance, Q: Tensor, w: Tensor, g: torch.Ge
     }
 
 
-def check_l5(cfg: dict, ctx: CheckContext) -> Outcome:
-    m = ctx.impl
-    from theorems.yang2024_symbolic import s2_ck_vanishes, s5_per_k_loss
-
-    inst = _instance(cfg, ctx)
-    Q, w = _random_theta(m, inst, cfg, ctx.generator(1))
+def _loss_form_parts(m: Impl, inst: Instance, Q: Tensor, w: Tensor, cfg: dict, ctx: CheckContext) -> tuple[dict,
+                                                                                                           dict]:
+    """At a random theta: loss_closed = the loss of Ahat, = the Monte-Carlo loss (C2), L - L* = 1/2 sum_k ||Zbar
+    (a^_k - a_k)||^2 (C3), c_k = 0 for k <= N, L >= L* and Delta(0) = 1/2 sum_k g_k^T G^{-1} g_k (C4)."""
     Ah = m.ahat(w, m.softmax_maps(Q, inst))
-    loss_of_ahat = m.loss_of_ahat
-    L = loss_of_ahat(Ah, inst)
-    L_star = loss_of_ahat(inst.A, inst)
+    L, L_star = m.loss_of_ahat(Ah, inst), m.loss_of_ahat(inst.A, inst)
     mc, se = m.loss_mc(Q, w, inst, cfg["n"], cfg["law"], ctx.generator(2))
     gap = m.gap_of_ahat(Ah, inst)
     # c_k for k <= N as the paper writes it: -(g_k^T G^{-1} g_k) + ||z_k||^2 + m tau with g_k = Z^T z_k + m tau e_k
@@ -138,22 +148,10 @@ def check_l5(cfg: dict, ctx: CheckContext) -> Outcome:
     c_seen = -(g_seen * torch.linalg.solve(inst.G, g_seen)).sum(1) + (inst.Z**2).sum(1) + mt
     gk = inst.Z.transpose(1, 2) @ inst.Zt + mt * inst.E0
     delta0 = 0.5 * (gk * torch.linalg.solve(inst.G, gk)).sum((1, 2))
-    L0 = loss_of_ahat(torch.zeros_like(Ah), inst) - L_star
+    L0 = m.loss_of_ahat(torch.zeros_like(Ah), inst) - L_star
     scale = L.abs() + L_star.abs() + gap
     n_ops = inst.N * inst.K + inst.m * inst.K + cfg["H"]
-    # S5 and S2 numerically: sympy's expressions against the loss on small auxiliary instances
-    g = ctx.generator(3)
-    rand = lambda *shape: torch.randn(*shape, generator=g, dtype=F64, device=g.device)  # noqa: E731
-    aux = m.Instance(rand(1, 2, 3), rand(1, 2, 3), 2, inst.tau)  # m = 2, N = 2, K = 3
-    Ah_aux = rand(1, 2, 3)
-    s5 = s5_per_k_loss()
-    sym_loss = 0.5 * sum(dv.numeric(aux.Z[0], Ah_aux[0, :, k], aux.Zt[0, :, k], aux.tau) for k, dv in enumerate(s5))
-    torch_loss = loss_of_ahat(Ah_aux, aux)[0]
-    s2 = s2_ck_vanishes()
-    aux3 = m.Instance(rand(1, 1, 3), rand(1, 3, 3), 2, inst.tau)  # m = 3, N = 2, K = 3: one unseen token
-    c_unseen_torch = 2 * loss_of_ahat(aux3.A, aux3)[0]  # L* = 1/2 sum_k c_k, and c_k = 0 for k <= N
-    c_unseen_sym = s2.numeric(aux3.Z[0], aux3.Zt[0, :, 2], aux3.m * aux3.tau)
-    parts = _model_form_parts(m, inst, Q, w, ctx.generator(4)) | {
+    return {
         "loss_closed = the loss of Ahat": _worst((m.loss_closed(Q, w, inst) - L).abs(), _tol(n_ops, scale)),
         "closed form = Monte Carlo (C2)": equal_from_summary(mc, se, cfg["n"], L, L5_RESOLUTION * se * math.sqrt(
             cfg["n"]), L5_FALSE_FAIL, "Monte-Carlo loss - closed-form loss"),
@@ -161,14 +159,40 @@ def check_l5(cfg: dict, ctx: CheckContext) -> Outcome:
         "c_k = 0 for k <= N": _worst(c_seen.abs(), _tol(inst.N * inst.m, (inst.Z**2).sum(1) + mt)),
         "L >= L*": _worst(L - L_star, -_tol(n_ops, scale), le=False),
         "Delta(0) = 1/2 sum_k g_k^T G^{-1} g_k (C4)": _worst((L0 - delta0).abs(), _tol(n_ops, scale)),
+    }, {"L_star_mean": float(L_star.mean()), "mc_se_max": float(se.max())}
+
+
+def _sympy_loss_parts(m: Impl, tau: float, g: torch.Generator) -> dict:
+    """S5 and S2 numerically: sympy's expressions against the loss on small auxiliary instances."""
+    from theorems.yang2024_symbolic import s2_ck_vanishes, s5_per_k_loss
+
+    rand = lambda *shape: torch.randn(*shape, generator=g, dtype=F64, device=g.device)  # noqa: E731
+    aux = m.Instance(rand(1, 2, 3), rand(1, 2, 3), 2, tau)  # m = 2, N = 2, K = 3
+    Ah_aux = rand(1, 2, 3)
+    s5 = s5_per_k_loss()
+    sym_loss = 0.5 * sum(dv.numeric(aux.Z[0], Ah_aux[0, :, k], aux.Zt[0, :, k], aux.tau) for k, dv in enumerate(s5))
+    torch_loss = m.loss_of_ahat(Ah_aux, aux)[0]
+    s2 = s2_ck_vanishes()
+    aux3 = m.Instance(rand(1, 1, 3), rand(1, 3, 3), 2, tau)  # m = 3, N = 2, K = 3: one unseen token
+    c_unseen_torch = 2 * m.loss_of_ahat(aux3.A, aux3)[0]  # L* = 1/2 sum_k c_k, and c_k = 0 for k <= N
+    c_unseen_sym = s2.numeric(aux3.Z[0], aux3.Zt[0, :, 2], aux3.m * aux3.tau)
+    return {
         "S5: sympy expectation = closed-form loss (m=2, N=2, K=3)": Outcome.at_most(
             float((sym_loss - torch_loss).abs()), _tol(24, float(torch_loss.abs()) + 1)),
         "S2: sympy c_k (k > N, with +m tau) = 2 L* (m=3, N=2, K=3)": Outcome.at_most(
             float((c_unseen_sym - c_unseen_torch).abs()), _tol(18, float(c_unseen_torch.abs()) + 1)),
         "S2 and S5: sympy derivations close": _symbolic(s2, *s5),
     }
-    return Outcome.all_of(parts, instances=inst.batch, details={
-        "L_star_mean": float(L_star.mean()), "mc_se_max": float(se.max())})
+
+
+def check_l5(cfg: dict, ctx: CheckContext) -> Outcome:
+    m = ctx.impl
+    inst = _instance(cfg, ctx)
+    Q, w = _random_theta(m, inst, cfg, ctx.generator(1))
+    loss_parts, details = _loss_form_parts(m, inst, Q, w, cfg, ctx)
+    sympy_parts = _sympy_loss_parts(m, inst.tau, ctx.generator(3))
+    parts = _model_form_parts(m, inst, Q, w, ctx.generator(4)) | loss_parts | sympy_parts
+    return Outcome.all_of(parts, instances=inst.batch, details=details)
 
 
 L5_FALSE_FAIL = 1e-4  # the Monte-Carlo part's rate over its 2B one-sided decisions

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -83,80 +84,128 @@ def _at_own_horizon(m: Impl, cfg: dict, ctx: CheckContext, T_i: Tensor) -> tuple
     return tr, Q, w, ck
 
 
-def check_t2(cfg: dict, ctx: CheckContext) -> Outcome:
-    m = ctx.impl
-    from theorems.yang2024_symbolic import s3_push_through, s7_ridge
+@dataclass
+class _T2Run:
+    """The trained models at their own horizons T_i and the fixed quantities Theorem 2 compares them with."""
 
+    m: Impl
+    cfg: dict
+    tr: Trained
+    Q: Tensor  # Q^(T_i), per instance
+    w: Tensor  # w^(T_i), per instance
+    delta_T: Tensor  # Delta(T_i) with its round-off allowance
+    eps_T: Tensor  # the theorem's eps per instance
+    A_ref: Tensor  # A from the features, in the check
+    G_min: Tensor  # lambda_min(G)
+    rate: float  # Bonferroni rate of each binomial decision
+
+    @property
+    def inst(self) -> Instance:
+        return self.tr.inst
+
+
+def _trained_at_horizons(m: Impl, cfg: dict, ctx: CheckContext) -> tuple[Tensor, Trained, Tensor, Tensor,
+                                                                          Checkpoint]:
+    """T_i = T(eps, delta) of the reconstruction (spec §2.2) for eps = eps_rel Delta(0) Y_delta^2 / (K m tau):
+    (1 - eta_Q sigma)^T <= eps_rel with sigma = gamma^2 zeta_0 / 2; each instance's parameters at its own T_i."""
     probe, _ = trained(m, cfg, ctx.device, 0, record_zeta=False)
-    # T(eps, delta) of the reconstruction (spec §2.2) for eps = eps_rel Delta(0) Y_delta^2 / (K m tau):
-    # (1 - eta_Q sigma)^T <= eps_rel with sigma = gamma^2 zeta_0 / 2; each instance at its own T_i
     T_i = probe.horizon(cfg["eps_rel"], rate_factor=0.5)
     tr, Q, w, ck_max = _at_own_horizon(m, cfg, ctx, T_i)
-    inst, N, K, Bn, dlt = tr.inst, tr.inst.N, tr.inst.K, cfg["B"], cfg["delta"]
-    delta0 = tr.checkpoints[0].delta[:, 0]
-    Ah = m.ahat(w, m.softmax_maps(Q, inst))
-    delta_T = m.gap_of_ahat(Ah, inst)
-    delta_T = delta_T + delta_roundoff(tr, w, delta_T.unsqueeze(1)).squeeze(1)
-    g = ctx.generator()
-    n = cfg["n_prompts"]
-    Z = inst.Zt[..., :N]
-    Y_delta = Bn * torch.linalg.matrix_norm(Z, ord=2) + Bn * math.sqrt(inst.tau * laurent_massart(N, dlt))
-    eps_T = cfg["eps_rel"] * delta0 * Y_delta**2 / (K * inst.m * inst.tau)
-    A_ref, G_min = reference_A(inst), torch.linalg.eigvalsh(reference_G(inst))[..., 0]
+    return T_i, tr, Q, w, ck_max
+
+
+def _delta_with_roundoff(m: Impl, tr: Trained, Q: Tensor, w: Tensor) -> tuple[Tensor, Tensor]:
+    """Ahat(theta^(T)) and Delta(T) = L - L* of it, plus its delta_roundoff allowance."""
+    Ah = m.ahat(w, m.softmax_maps(Q, tr.inst))
+    delta_T = m.gap_of_ahat(Ah, tr.inst)
+    return Ah, delta_T + delta_roundoff(tr, w, delta_T.unsqueeze(1)).squeeze(1)
+
+
+def _eps_of(inst: Instance, cfg: dict, delta0: Tensor) -> tuple[Tensor, Tensor]:
+    """Y_delta = B ||Z||_2 + B sqrt(tau chi2_N bound) (||y|| <= Y_delta with probability 1 - delta for ||lambda|| <=
+    B) and eps = eps_rel Delta(0) Y_delta^2 / (K m tau)."""
+    Bn, Z = cfg["B"], inst.Zt[..., :inst.N]
+    Y_delta = Bn * torch.linalg.matrix_norm(Z, ord=2) + Bn * math.sqrt(inst.tau * laurent_massart(inst.N,
+                                                                                                  cfg["delta"]))
+    return Y_delta, cfg["eps_rel"] * delta0 * Y_delta**2 / (inst.K * inst.m * inst.tau)
+
+
+def _task_laws(m: Impl, inst: Instance, Ah: Tensor, A_ref: Tensor, Bn: float, n: int, g: torch.Generator) -> dict:
+    """The three task laws of the inference prompts (n per instance): in-domain, out-of-domain (both projected onto
+    ||lambda|| <= B) and adversarial, on the sphere along the worst task direction of this trained model."""
+    Z = inst.Zt[..., :inst.N]
     M = (Ah - A_ref).transpose(1, 2) @ Z.transpose(1, 2)  # (B, K, m): the noise-free error map
-    adv_dir = torch.linalg.svd(M).Vh[:, 0, :]  # the worst task direction for this trained model
+    adv_dir = torch.linalg.svd(M).Vh[:, 0, :]  # its top right-singular vector
     sign = torch.randint(0, 2, (inst.batch, n, 1), generator=g, device=g.device).to(F64) * 2 - 1
-    laws = {
+    return {
         "in-domain N(0, I)": m.clip_to_ball(m.sample_tasks("gaussian", inst.batch, n, inst.m, g), Bn),
         "out-of-domain N(1, 4I)": m.clip_to_ball(m.sample_tasks("ood", inst.batch, n, inst.m, g), Bn),
         "adversarial ||lambda|| = B": Bn * sign * adv_dir.unsqueeze(1),
     }
-    rate = T2_FALSE_FAIL / (len(laws) * 2 * inst.batch)  # Bonferroni over laws, the two counts and instances
 
-    def counts(k: Tensor, what: str) -> Outcome:
-        """P(event) <= delta for each instance's fixed trained model: k events in n independent prompts."""
-        return combine_decisions({f"instance {b}": binomial_verdict(
-            int(k[b]), n, dlt, "at_most", rate=rate, power=POWER, resolution=T2_RESOLUTION, what=what,
-            unit="prompts") for b in range(inst.batch)}, f"{what} <= delta for each of {inst.batch} instances at "
-                                                           f"rate {T2_FALSE_FAIL:g}/(3 x 2 x {inst.batch})")
-    parts, tight = {}, {}
 
-    def c15(Qx: Tensor, wx: Tensor, y: Tensor, delta_x: Tensor) -> tuple[Tensor, ...]:
-        """err = (1/2K)||y^ - y*||^2 with the model's predict and ridge_predictor, the C15 bound
-        Delta ||y||^2/(K lambda_min G), the round-off of err, y^ and the per-entry round-off of y^ - y*."""
-        yhat = m.predict(Qx, wx, inst, y)
-        err = ((yhat - m.ridge_predictor(inst, y)) ** 2).sum(-1) / (2 * K)
-        e_abs = 8 * EPS * (N + cfg["H"]) * y.abs().sum(-1) * (
-            m.ahat(wx, m.softmax_maps(Qx, inst)).abs().amax((1, 2)) + A_ref.abs().amax((1, 2))).unsqueeze(1)
-        tol = (2 * err * K).sqrt() * e_abs / K + e_abs**2 / 2
-        return err, (delta_x / (K * G_min)).unsqueeze(1) * (y**2).sum(-1), tol, yhat, e_abs
+def _counts(run: _T2Run, k: Tensor, what: str) -> Outcome:
+    """P(event) <= delta for each instance's fixed trained model: k events in n independent prompts."""
+    batch, n = run.inst.batch, run.cfg["n_prompts"]
+    return combine_decisions({f"instance {b}": binomial_verdict(
+        int(k[b]), n, run.cfg["delta"], "at_most", rate=run.rate, power=POWER, resolution=T2_RESOLUTION, what=what,
+        unit="prompts") for b in range(batch)}, f"{what} <= delta for each of {batch} instances at "
+                                                f"rate {T2_FALSE_FAIL:g}/(3 x 2 x {batch})")
 
-    for name, lam in laws.items():
-        y = m.labels(inst, lam, g)[..., :N]
-        ynorm2 = (y**2).sum(-1)
-        err, core, core_tol, yhat, e_abs = c15(Q, w, y, delta_T)
-        parts[f"C15 (tight): err <= Delta(T) ||y||^2/(K lambda_min G), {name}"] = _worst(err, core + core_tol)
-        tight[name] = float((err / core).max())
-        if name.startswith("in-domain"):  # C15 holds for every theta: also away from round-off
-            Q_r, w_r = _random_theta(m, inst, cfg | {"w_scale": 0.3}, ctx.generator(1))
-            for label, (Qx, wx) in (("theta^(0)", (tr.Q0, tr.w0)), ("a random theta", (Q_r, w_r))):
-                dx = m.gap_of_ahat(m.ahat(wx, m.softmax_maps(Qx, inst)), inst)
-                e2, c2, t2, _, _ = c15(Qx, wx, y, dx * (1 + _tol(N * K, 1.0)))
-                parts[f"C15 (tight) at {label}, {name}"] = _worst(e2, c2 + t2)
-                tight[f"{name} at {label}"] = float((e2 / c2).max())
-        copy_err = (yhat[..., :N] - y).abs().amax(-1)
-        parts[f"copies the N labels: |y^_i - y_i| <= sqrt(2 Delta(T)/lambda_min G) ||y||, {name}"] = _worst(
-            copy_err, (2 * delta_T / G_min).sqrt().unsqueeze(1) * ynorm2.sqrt() + e_abs)
-        fails = (err > eps_T.unsqueeze(1) + core_tol).sum(1)
-        parts[f"Theorem 2: P(err > eps) <= delta, {name}"] = counts(fails, "P(err > eps)")
-        noise = y - lam @ Z  # lambda^T eps_i, i <= N
-        chi2 = (noise**2).sum(-1) / (inst.tau * (lam**2).sum(-1))
-        parts[f"Laurent-Massart: P(chi2_N > bound) <= delta, {name}"] = counts(
-            (chi2 > laurent_massart(N, dlt)).sum(1), "P(chi2_N > Laurent-Massart bound)")
-    moves, drift_details = q_moves_parts(m, tr, ck_max, cfg)
-    parts |= moves
-    # deterministic core of the ridge identity (C5, C6), computed in the check, and its symbolic derivations (S3, S7)
-    mt = inst.m * inst.tau
+
+def _c15(run: _T2Run, Qx: Tensor, wx: Tensor, y: Tensor, delta_x: Tensor) -> tuple[Tensor, ...]:
+    """err = (1/2K)||y^ - y*||^2 with the model's predict and ridge_predictor, the C15 bound
+    Delta ||y||^2/(K lambda_min G), the round-off of err, y^ and the per-entry round-off of y^ - y*."""
+    m, inst = run.m, run.inst
+    N, K = inst.N, inst.K
+    yhat = m.predict(Qx, wx, inst, y)
+    err = ((yhat - m.ridge_predictor(inst, y)) ** 2).sum(-1) / (2 * K)
+    e_abs = 8 * EPS * (N + run.cfg["H"]) * y.abs().sum(-1) * (
+        m.ahat(wx, m.softmax_maps(Qx, inst)).abs().amax((1, 2)) + run.A_ref.abs().amax((1, 2))).unsqueeze(1)
+    tol = (2 * err * K).sqrt() * e_abs / K + e_abs**2 / 2
+    return err, (delta_x / (K * run.G_min)).unsqueeze(1) * (y**2).sum(-1), tol, yhat, e_abs
+
+
+def _c15_away_from_roundoff(run: _T2Run, ctx: CheckContext, name: str, y: Tensor, parts: dict, tight: dict) -> None:
+    """C15 holds for every theta: also at theta^(0) and at a random theta, where Delta is far above round-off."""
+    m, inst = run.m, run.inst
+    Q_r, w_r = _random_theta(m, inst, run.cfg | {"w_scale": 0.3}, ctx.generator(1))
+    for label, (Qx, wx) in (("theta^(0)", (run.tr.Q0, run.tr.w0)), ("a random theta", (Q_r, w_r))):
+        dx = m.gap_of_ahat(m.ahat(wx, m.softmax_maps(Qx, inst)), inst)
+        e2, c2, t2, _, _ = _c15(run, Qx, wx, y, dx * (1 + _tol(inst.N * inst.K, 1.0)))
+        parts[f"C15 (tight) at {label}, {name}"] = _worst(e2, c2 + t2)
+        tight[f"{name} at {label}"] = float((e2 / c2).max())
+
+
+def _law_parts(run: _T2Run, ctx: CheckContext, name: str, lam: Tensor, g: torch.Generator, parts: dict,
+               tight: dict) -> None:
+    """For one task law: C15 at T_i (and away from round-off, in-domain), the copy of the N labels, Theorem 2's
+    P(err > eps) <= delta and the Laurent-Massart bound behind Y_delta, added to ``parts`` and ``tight``."""
+    m, inst, N = run.m, run.inst, run.inst.N
+    y = m.labels(inst, lam, g)[..., :N]
+    err, core, core_tol, yhat, e_abs = _c15(run, run.Q, run.w, y, run.delta_T)
+    parts[f"C15 (tight): err <= Delta(T) ||y||^2/(K lambda_min G), {name}"] = _worst(err, core + core_tol)
+    tight[name] = float((err / core).max())
+    if name.startswith("in-domain"):
+        _c15_away_from_roundoff(run, ctx, name, y, parts, tight)
+    copy_err = (yhat[..., :N] - y).abs().amax(-1)
+    parts[f"copies the N labels: |y^_i - y_i| <= sqrt(2 Delta(T)/lambda_min G) ||y||, {name}"] = _worst(
+        copy_err, (2 * run.delta_T / run.G_min).sqrt().unsqueeze(1) * (y**2).sum(-1).sqrt() + e_abs)
+    fails = (err > run.eps_T.unsqueeze(1) + core_tol).sum(1)
+    parts[f"Theorem 2: P(err > eps) <= delta, {name}"] = _counts(run, fails, "P(err > eps)")
+    noise = y - lam @ inst.Zt[..., :N]  # lambda^T eps_i, i <= N
+    chi2 = (noise**2).sum(-1) / (inst.tau * (lam**2).sum(-1))
+    parts[f"Laurent-Massart: P(chi2_N > bound) <= delta, {name}"] = _counts(
+        run, (chi2 > laurent_massart(N, run.cfg["delta"])).sum(1), "P(chi2_N > Laurent-Massart bound)")
+
+
+def _ridge_identity_parts(m: Impl, inst: Instance, A_ref: Tensor, g: torch.Generator) -> dict:
+    """The deterministic core of the ridge identity (C5, C6), computed in the check, and its symbolic derivations
+    (S3, S7): A[:, :N] = I, A^T y = ridge = lstsq of the augmented system, the push-through identity."""
+    from theorems.yang2024_symbolic import s3_push_through, s7_ridge
+
+    N, mt = inst.N, inst.m * inst.tau
+    Z = inst.Zt[..., :N]
     y1 = m.labels(inst, m.sample_tasks("gaussian", inst.batch, 1, inst.m, g), g)[..., :N]
     aug = torch.cat([Z.transpose(1, 2), math.sqrt(mt) * torch.eye(inst.m, dtype=F64, device=g.device)
                      .expand(inst.batch, -1, -1)], 1)
@@ -172,7 +221,7 @@ def check_t2(cfg: dict, ctx: CheckContext) -> Outcome:
                                                                                             device=g.device))
     s3, s7 = s3_push_through(), s7_ridge()
     n_ops = N + inst.m
-    parts |= {
+    return {
         "C5: A[:, :N] = I_N": Outcome.at_most(float((A_ref[..., :N] - torch.eye(N, dtype=F64, device=g.device))
                                                     .abs().max()), _tol(n_ops, condG)),
         "C6: A^T y = ridge (Z_Q^T (Z Z^T + m tau I)^-1 Z y)": Outcome.at_most(
@@ -186,7 +235,27 @@ def check_t2(cfg: dict, ctx: CheckContext) -> Outcome:
         "S7: sympy stationary point of eq. 20 = the model's ridge_predictor (m=2, N=3)": _sympy_ridge_vs_model(
             m, s7[0], "ridge_predictor", g),
         "S3 and S7: sympy derivations close": _symbolic(s3, s7[0]),
-    } | _noiseless_parts(m, cfg, ctx)
+    }
+
+
+def check_t2(cfg: dict, ctx: CheckContext) -> Outcome:
+    m = ctx.impl
+    T_i, tr, Q, w, ck_max = _trained_at_horizons(m, cfg, ctx)
+    inst = tr.inst
+    delta0 = tr.checkpoints[0].delta[:, 0]
+    Ah, delta_T = _delta_with_roundoff(m, tr, Q, w)
+    g = ctx.generator()
+    Y_delta, eps_T = _eps_of(inst, cfg, delta0)
+    A_ref = reference_A(inst)
+    laws = _task_laws(m, inst, Ah, A_ref, cfg["B"], cfg["n_prompts"], g)
+    run = _T2Run(m, cfg, tr, Q, w, delta_T, eps_T, A_ref, torch.linalg.eigvalsh(reference_G(inst))[..., 0],
+                 rate=T2_FALSE_FAIL / (len(laws) * 2 * inst.batch))  # Bonferroni: laws, the two counts, instances
+    parts, tight = {}, {}
+    for name, lam in laws.items():
+        _law_parts(run, ctx, name, lam, g, parts, tight)
+    moves, drift_details = q_moves_parts(m, tr, ck_max, cfg)
+    parts |= moves
+    parts |= _ridge_identity_parts(m, inst, A_ref, g) | _noiseless_parts(m, cfg, ctx)
     return Outcome.all_of(parts, instances=inst.batch, details={
         "T": [int(x) for x in T_i], "eps": [float(x) for x in eps_T], "Delta(T)": [float(x) for x in delta_T],
         "Delta(T)/Delta(0)": [float(x) for x in delta_T / delta0], "Y_delta": [float(x) for x in Y_delta],
