@@ -76,6 +76,10 @@ STRATEGIES = {
     "L-E-HINGE": st.fixed_dictionaries({"n_values": st.integers(8, 512), "spread": st.floats(0.1, 10.0)}),
     "L-E-LABEL": instance,
     "L-E-DATA": data_config(),
+    # symbolic sizes fixed (one sympy derivation per process, ~5 s; then ~0.03 s per example); numbers drawn
+    "L-E-GRAD": st.fixed_dictionaries({"scale": st.floats(0.05, 3.0), "batch": st.integers(1, 6),
+                                       "n_prompts": st.integers(1, 12), "train_batch": st.integers(1, 16),
+                                       "eta_QK": st.floats(0.01, 5.0), "eta_OV": st.floats(0.01, 5.0)}),
     "L-E-GPT": st.fixed_dictionaries({"l": st.integers(3, 12), "n_layer": st.integers(2, 3),
                                       "head_dim": st.integers(2, 6), "scale": st.floats(0.1, 0.5),
                                       "lr": st.sampled_from([1e-3, 1e-2])}),

@@ -38,6 +38,9 @@ def violated(claim_id: str, mutant: str, overrides: dict | None = None, seed: in
     ("L-E-DATA", "L-M21"),  # the l_ts override ignored
     ("L-E-DATA", "L-M27"),  # ODR coefficient sum 2 S1
     ("L-E-DATA", "L-M28"),  # ODI not rotated
+    ("L-E-GRAD", "L-M05"),  # ReLU -> identity: dF/dW_O loses its gate
+    ("L-E-GRAD", "L-M09"),  # max(0, 1 + zF): the hinge's subgradient flips sign
+    ("L-E-GRAD", "L-M31"),  # train_sgd freezes W_Q, W_K
     ("L-E-GPT", "L-M34"),  # the deeper model read out at the first token
     ("L-E-GPT", "L-M35"),  # Adam updates only the read-out
     ("L-E-GPT", "L-M38"),  # the deeper model's attentions returned transposed
@@ -117,3 +120,17 @@ def test_slope_verdict_rejects_a_positive_slope_for_a_decrease():
     y = [0.1 * v for v in x]
     out = L.slope_verdict(x, y, -0.2, "at_most", 1e-3, resolution=0.1, seeds=3)
     assert out.holds is not True
+
+
+def test_symbolic_identity_test_is_not_vacuous():
+    """L-E-GRAD's rule check (exact rational evaluation at random points) rejects a wrong closed form: the softmax
+    Jacobian without its -attn_i attn_j term, and a hinge subgradient of the wrong sign."""
+    import sympy as sp
+
+    from theorems.li2024_symbolic import _is_zero
+
+    s0, s1 = sp.symbols("s0 s1", real=True)
+    pts = [{s0: sp.log(sp.Integer(2)), s1: sp.log(sp.Integer(5))}, {s0: sp.log(sp.Integer(7)), s1: 0}]
+    a0 = sp.exp(s0) / (sp.exp(s0) + sp.exp(s1))
+    assert _is_zero(sp.diff(a0, s0) - a0 * (1 - a0), pts)
+    assert not _is_zero(sp.diff(a0, s0) - a0, pts)

@@ -17,7 +17,8 @@ Layout (one check + one ``register(Claim(...))`` per claim; importing this packa
 - mechanism.py: L-P41, L-P42, L-F-ATTN, L-F-MLP;
 - deep.py: the deeper model (GPT-2): L-E-GPT, L-F-S1, L-F-ALPHA, L-F-3L;
 - exact.py: the exact float64 properties of the spec's §4.1 (ids ``L-E-*``, not spec ids; each names the spec id it
-  supports) and the data-generator contract L-E-DATA.
+  supports) and the data-generator contract L-E-DATA;
+- gradients.py: L-E-GRAD, sympy's gradients (theorems/li2024_symbolic.py) against autograd and one SGD step.
 """
 from theorems.li2024.common import *  # noqa: F401,F403 (registers its claims)
 from theorems.li2024.generalisation import *  # noqa: F401,F403 (registers its claims)
@@ -25,4 +26,5 @@ from theorems.li2024.pruning import *  # noqa: F401,F403 (registers its claims)
 from theorems.li2024.mechanism import *  # noqa: F401,F403 (registers its claims)
 from theorems.li2024.deep import *  # noqa: F401,F403 (registers its claims)
 from theorems.li2024.exact import *  # noqa: F401,F403 (registers its claims)
+from theorems.li2024.gradients import *  # noqa: F401,F403 (registers its claims)
 from theorems.li2024.common import CheckContext  # noqa: F401 (tests construct one)
