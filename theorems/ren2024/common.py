@@ -175,12 +175,15 @@ def _cond(ref: RefAttention, kernel: Kernel) -> float:
 
 
 def _dual_data_parts(ka, ref: RefAttention, kernel: Kernel, N: int, tol: float, cond: float,
-                     weights: torch.Tensor | None = None, mask_query_values: bool = False) -> dict[str, Outcome]:
+                     weights: torch.Tensor | None = None, mask_query_values: bool = False,
+                     key_ops: int = 0) -> dict[str, Outcome]:
     """The implementation's dual data against the reference: D, the weights, the labels Y, and the features through
     their kernel (orderless): X^T phi(q), X^T X, |phi(q)|^2, W_0 phi(q), W_0 W_0^T.
 
     ``weights``: the reference weights when the normaliser does not sum every token (default ``s_j / D``);
-    ``mask_query_values``: the query-side values are masked, so the reference W_0 is the empty sum (0)."""
+    ``mask_query_values``: the query-side values are masked, so the reference W_0 is the empty sum (0);
+    ``key_ops``: the length of the reductions that built the keys and values beyond the projections (an augmenting
+    MLP's d_hidden + d_o), which the two routes round differently."""
     T1 = ref.K.shape[-1]
     n_feat = kernel.dim + 2
     rel = identity_tolerance(F64, n_feat, 1.0)  # one inner product, relative to |a||c|
@@ -213,7 +216,9 @@ def _dual_data_parts(ka, ref: RefAttention, kernel: Kernel, N: int, tol: float, 
             _err(W0q, torch.einsum("bvj,bj->bv", VQ, ref.s[:, N:]) / ref.D[:, None]), tol),
         "W_0 W_0^T == (1/D^2) sum_{j,l in Q} v_j k(k_j, k_l) v_l^T": Outcome.at_most(
             _rel_err(W0 @ W0.transpose(-1, -2), W0W0, w_scale[:, :, None] * w_scale[:, None, :]),
-            identity_tolerance(F64, VQ.shape[-1] * n_feat, cond)),
+            # W_0 enters twice, each through 1/D (a sum over the T+1 tokens) and its features (n_feat) over keys
+            # built by key_ops more roundings; a flake-census draw (R-AUG, d_hidden 9) needed the T+1 and key_ops
+            identity_tolerance(F64, 2 * (T1 + VQ.shape[-1] * n_feat + key_ops), cond)),
     }
 
 

@@ -217,7 +217,8 @@ def check_aug(cfg: dict, ctx: CheckContext) -> Outcome:
             [torch.cat([g.W_1.flatten() * math.sqrt(d_o), g.b_1.flatten() * 10, g.W_2.flatten() * math.sqrt(d_h),
                         g.b_2.flatten() * 10]) for g in (g_K, g_V)]), "MLP weights"),
     }
-    parts |= {f"augmented {k}": v for k, v in _dual_data_parts(ka, ref, kernel, N, tol, 1.0).items()}
+    parts |= {f"augmented {k}": v for k, v in _dual_data_parts(ka, ref, kernel, N, tol, 1.0,
+                                                                 key_ops=cfg["d_hidden"] + cfg["d_o"]).items()}
     return Outcome.all_of(parts, instances=B, details={"tolerance": tol})
 
 
