@@ -70,6 +70,17 @@ def examples_for(cost: Cost) -> int:
     return table[Cost(cost).value]
 
 
+def explicit_examples(claim_id: str) -> list[tuple[dict[str, Any], int]]:
+    """(config, seed) pairs every profile runs besides its draws, from ``properties/test_<paper>.py``: the papers' own
+    settings (``PAPER_SETTINGS``, seed 0) and counterexamples found by earlier runs (``COUNTEREXAMPLES``: config and
+    seed, each with a comment saying what it found), kept so that the property never loses them."""
+    import importlib
+
+    mod = importlib.import_module(f"properties.test_{get_claim(claim_id).paper}")
+    return ([(dict(c), 0) for c in getattr(mod, "PAPER_SETTINGS", {}).get(claim_id, ())]
+            + [(dict(c), int(seed)) for c, seed in getattr(mod, "COUNTEREXAMPLES", {}).get(claim_id, ())])
+
+
 def _figure_size_config(claim, cfg: dict[str, Any]) -> dict[str, Any]:
     """A pinned figure config is the reduced size; on a GPU (or CLAIMS_SIZE=paper) run the claim's preset instead."""
     if any(p.name == "size" for p in claim.params) and figure_size() != cfg.get("size", "reduced"):
@@ -112,11 +123,11 @@ def replay(claim_id: str, draws: list[dict[str, Any]], *, impl=None, test_id: st
 
 
 def check_claim(claim_id: str, config: st.SearchStrategy[dict[str, Any]], *, max_examples: int | None = None,
-                examples: tuple[dict[str, Any], ...] = ()) -> None:
+                examples: list[tuple[dict[str, Any], int]] | None = None) -> None:
     """Property: for every drawn (config, seed) the claim is not violated. Records one evidence line per example.
 
     Under the ci profile the pinned draws are replayed; otherwise Hypothesis draws ``config`` and a seed, plus the
-    explicit ``examples`` (configs at the papers' own settings, seed 0). Inconclusive examples do not fail the test;
+    explicit ``examples`` ((config, seed) pairs; default :func:`explicit_examples`). Inconclusive examples do not fail the test;
     the terminal summary, the report and the gate show them."""
     claim = get_claim(claim_id)
     test_id = os.environ.get("PYTEST_CURRENT_TEST", claim_id).split(" ")[0]
@@ -161,8 +172,8 @@ def check_claim(claim_id: str, config: st.SearchStrategy[dict[str, Any]], *, max
         assert ev.status != Status.ASSUMPTION_NOT_MET.value, (
             f"{claim_id}: strategy drew a config whose assumptions are not met: {ev.describe()}")
 
-    for cfg in examples:
-        prop = example(cfg=cfg, seed=0)(prop)
+    for cfg, ex_seed in (explicit_examples(claim_id) if examples is None else examples):
+        prop = example(cfg=cfg, seed=ex_seed)(prop)
     prop = settings(max_examples=n, phases=phases,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])(
         given(cfg=config, seed=SEEDS)(prop))

@@ -30,6 +30,11 @@ def claim_order(paper: str, claims: list[str] | None = None) -> list[str]:
     return [c.id for c in sorted(picked, key=lambda c: (COST_ORDER[c.cost], seconds.get(c.id, 0.0)))]
 
 
+def _num(x: Any) -> str:
+    """A measured value as recorded: a float, or the string JSON keeps for NaN and infinities."""
+    return f"{x:.4g}" if isinstance(x, (int, float)) else str(x)
+
+
 def _cell(m: mu.Mutant, claim_id: str, outcome: str, **kw: Any) -> dict[str, Any]:
     return {"type": "kill", "paper": m.paper, "mutant": m.id, "member": m.member, "bug": m.bug,
             "claim_id": claim_id, "outcome": outcome, "examples": kw.get("examples", 0),
@@ -61,7 +66,7 @@ def run_mutant(m: mu.Mutant, *, fast: bool = False, claims: list[str] | None = N
         bad = next((r for r in records if r["status"] == Status.VIOLATED.value), None)
         if bad is not None:
             killed = True
-            what = bad.get("error") or f"measured {bad['measured']:.4g} vs bound {bad['bound']:.4g}"
+            what = bad.get("error") or f"measured {_num(bad['measured'])} vs bound {_num(bad['bound'])}"
             cells.append(_cell(m, cid, "killed", examples=len(records), reproduce=bad["reproduce"],
                                detail=f"draw {bad['example']}: {what}", seconds=seconds))
         else:

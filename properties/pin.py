@@ -2,7 +2,8 @@
 
 For each claim, Hypothesis draws (config, seed) pairs from the claim's strategy in ``properties/test_<paper>.py``
 (derandomized, with the claim's own seed), as many as the ci profile runs for its cost, after the explicit examples at
-the papers' own settings (``PAPER_SETTINGS`` in that module, seed 0). The ci profile then replays exactly these: edit
+the papers' own settings (``PAPER_SETTINGS`` in that module, seed 0) and the counterexamples earlier runs found
+(``COUNTEREXAMPLES``). The ci profile then replays exactly these: edit
 a strategy, then re-pin the claims it feeds (and refresh the baseline) on purpose.
 """
 from __future__ import annotations
@@ -14,21 +15,20 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from properties.harness import CI_DRAWS, SEEDS, claim_seed
+from properties.harness import CI_DRAWS, SEEDS, claim_seed, explicit_examples
 from properties.profiles import EXAMPLES
 from theorems import get_claim
 from theorems.core import jsonable
 from theorems.registry import PAPERS
 
 
-def strategies() -> dict[str, tuple[Any, list[dict[str, Any]]]]:
-    """claim id -> (strategy, explicit paper-setting configs), from every properties/test_<paper>.py."""
+def strategies() -> dict[str, tuple[Any, list[tuple[dict[str, Any], int]]]]:
+    """claim id -> (strategy, explicit (config, seed) examples), from every properties/test_<paper>.py."""
     out = {}
     for paper in PAPERS:
         mod = importlib.import_module(f"properties.test_{paper}")
-        explicit = getattr(mod, "PAPER_SETTINGS", {})
         for cid, strat in mod.STRATEGIES.items():
-            out[cid] = (strat, list(explicit.get(cid, [])))
+            out[cid] = (strat, explicit_examples(cid))
     return out
 
 
@@ -52,7 +52,7 @@ def pin(claim_ids: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
         if claim_ids and cid not in claim_ids:
             continue
         n = EXAMPLES["ci"][get_claim(cid).cost.value]
-        current[cid] = [{"config": jsonable(c), "seed": 0} for c in explicit] + draw(cid, strategy, n)
+        current[cid] = [{"config": jsonable(c), "seed": s} for c, s in explicit] + draw(cid, strategy, n)
     CI_DRAWS.write_text(dumps(current))
     return current
 

@@ -107,6 +107,14 @@ STRATEGIES = {
 PAPER_SETTINGS: dict[str, list[dict]] = {}
 
 
+# Counterexamples found by earlier runs, kept as explicit examples of every profile: (config, seed).
+COUNTEREXAMPLES = {
+    # flake census (dev profile): the final LayerNorm bias's Adam step was 0 (its gradient, -w_out x mean z over the
+    # active prompts, cancels when the labels balance); the part now asks every weight matrix to move
+    "L-E-GPT": [({"l": 3, "n_layer": 2, "head_dim": 2, "scale": 0.5, "lr": 0.001}, 1)],
+}
+
+
 @pytest.mark.parametrize("claim_id", claim_params(PAPER, STRATEGIES))
 def test_claim(claim_id: str) -> None:
-    check_claim(claim_id, STRATEGIES[claim_id], examples=tuple(PAPER_SETTINGS.get(claim_id, ())))
+    check_claim(claim_id, STRATEGIES[claim_id])
