@@ -147,7 +147,8 @@ class ClaimSummary:
         draw stuck in a degenerate corner (d = 1, N = 1, beta = 0) is visible."""
         values: dict[str, list] = {}
         for e in self.evidence:
-            for k, v in (e.get("config") or {}).items():
+            cfg = e.get("config")
+            for k, v in (cfg.items() if isinstance(cfg, dict) else ()):
                 values.setdefault(str(k), []).append(v)
         out = []
         for k, vs in sorted(values.items()):

@@ -23,7 +23,8 @@ def recorded(monkeypatch):
 
 def _run(monkeypatch, check, max_examples=20):
     monkeypatch.setattr(harness, "get_claim", lambda cid: _claim(check))
-    harness.check_claim("R-T31", st.fixed_dictionaries({"n": st.integers(0, 50)}), max_examples=max_examples)
+    harness.check_claim("R-T31", st.fixed_dictionaries({"n": st.integers(0, 50)}), max_examples=max_examples,
+                        examples=[])
 
 
 def test_every_held_example_is_recorded(monkeypatch, recorded):
@@ -66,3 +67,11 @@ def test_a_precondition_of_the_draw_is_rejected_and_recorded_not_failed(monkeypa
     unmet = [r for r in recorded if r["status"] == "assumption not met"]
     assert unmet and all(r["unmet_assumptions"] == ["float64 range"] for r in unmet)
     assert {r["status"] for r in recorded} == {"held", "assumption not met"}
+
+
+def test_explicit_examples_run_with_their_own_seed(monkeypatch, recorded):
+    """The papers' own settings and earlier counterexamples (config, seed) run in every non-ci profile."""
+    monkeypatch.setattr(harness, "get_claim", lambda cid: _claim(lambda cfg, ctx: Outcome.at_most(cfg["n"], 100)))
+    harness.check_claim("R-T31", st.fixed_dictionaries({"n": st.integers(0, 50)}), max_examples=3,
+                        examples=[({"n": 77}, 12345)])
+    assert any(r["config"] == {"n": 77} and r["seed"] == 12345 for r in recorded)
