@@ -63,9 +63,18 @@ def check_t33(cfg: dict, ctx: CheckContext) -> Outcome:
     pr = id_prompts(w, cfg, ctx)
     f = ctx.impl.forward(w.params, pr.P)
     err, h = zero_one(f.F, pr.z), hinge_loss(f.F, pr.z)
+    # The hardest prompt (iii) admits: l_ts alpha' = 1, so one context shares the query's pattern among hard_l. At the
+    # default prompts the error is saturated (0) whatever the attention does; here a softer softmax (scores / sqrt(d))
+    # errs on ~13% of prompts (measured), the paper's model on < 1%.
+    hard = cfg | {"l_test": cfg["hard_l"], "alpha_test": 1 / cfg["hard_l"], "test_sampling": "guaranteed"}
+    pr_hard = id_prompts(w, hard, ctx, offset=12)
+    err_hard = zero_one(ctx.impl.forward(w.params, pr_hard.P).F, pr_hard.z)
+    r = FFR / 3
     parts = {
-        "held-out 0-1 error": at_most(err, cfg["err_max"], FFR / 2, what="per-seed 0-1 error"),
-        "held-out hinge": at_most(h, cfg["hinge_max"], FFR / 2, resolution=RES_LOSS, what="per-seed mean hinge"),
+        "held-out 0-1 error": at_most(err, cfg["err_max"], r, what="per-seed 0-1 error"),
+        "held-out hinge": at_most(h, cfg["hinge_max"], r, resolution=RES_LOSS, what="per-seed mean hinge"),
+        f"held-out 0-1 error with one same-pattern context in l_ts = {cfg['hard_l']}": at_most(
+            err_hard, cfg["err_max"], r, what="per-seed 0-1 error at l_ts alpha' = 1"),
     }
     return combine(parts, cfg, details={
         "|T_tr|/|T|": len(w.train_tasks) / (cfg["M1"] * (cfg["M1"] - 1)), "held-out tasks": len(w.test_tasks),
@@ -80,15 +89,21 @@ register(Claim(
               r"\mathbb E\,[\max(0, 1-zF)]\le\epsilon_h",
     provenance=Provenance.STATED, kind=Kind.STATISTICAL, check=check_t33,
     params=WORLD_PARAMS + (_p("err_max", float, "0-1 error bound (spec ST1: 0.05)", min=0, max=1),
-                           _p("hinge_max", float, "hinge bound (spec ST1: 0.1)", min=0, max=10)),
-    defaults=WORLD_DEFAULTS | {"err_max": 0.05, "hinge_max": 0.1},
+                           _p("hinge_max", float, "hinge bound (spec ST1: 0.1)", min=0, max=10),
+                           _p("hard_l", int, "length of the hardest admissible test prompt (alpha' = 1/hard_l: one "
+                              "same-pattern context)", min=2, max=128)),
+    defaults=WORLD_DEFAULTS | {"err_max": 0.05, "hinge_max": 0.1, "hard_l": 20},
     assumptions=THEOREM_33, cost=Cost.MEDIUM, false_fail_rate=FFR,
     tolerance="mean_verdict over the 8 training seeds (one value per seed: its mean over the n_test prompts; Student t "
-              "limits, 7 dof) at FFR/2 per part: the 0-1 error held if the upper limit <= err_max + 0.02, the hinge if "
-              "<= hinge_max + 0.02; violated if the lower limit exceeds the bound; thresholds: spec ST1",
+              "limits, 7 dof) at FFR/3 per part: the 0-1 error held if the upper limit <= err_max + 0.02, the hinge if "
+              "<= hinge_max + 0.02; violated if the lower limit exceeds the bound; thresholds: spec ST1. The third "
+              "part is the 0-1 error on the hardest prompts (iii) admits (l_ts = hard_l, alpha' = 1/hard_l, "
+              "guaranteed sampling: one same-pattern context), same rule",
     notes="STATED informally (slides: (ii), (iii)); the O(eps) bound has no constants, so the thresholds are the "
           "spec's. Condition (i) (m large enough) is NOT FOUND; (iv) is L-F-SCALE. Trained with the spec's "
-          "calibrated configuration (delta = 0.3, steps 5.0 / 1.0), not its §4 defaults, which do not learn.",
+          "calibrated configuration (delta = 0.3, steps 5.0 / 1.0), not its §4 defaults, which do not learn. "
+          "At the default prompts (alpha' >= 0.5) the error is 0 whatever the softmax's scale; the hard-prompt part "
+          "is where it shows (scores / sqrt(d): error ~0.13 against < 0.01, training seeds 0 and 1).",
 ))
 
 
