@@ -72,6 +72,18 @@ def test_outcome_constructors():
     assert not Outcome.all_of({"a": Outcome.at_most(1, 10), "b": Outcome.at_most(2, 1)}).holds
 
 
+def test_exact_parts_are_not_the_headline_margin():
+    """An exact part (a violation count that must be 0) has no slack; the graded part's margin is what the gate
+    follows, unless every part is exact, or the exact part breaks."""
+    graded = Outcome.at_most(0.5, 1.0)
+    exact = Outcome.at_most(0, 0.0, exact=True)
+    combined = Outcome.all_of({"exact": exact, "graded": graded})
+    assert combined.details["worst_part"] == "graded" and combined.margin == 0.5 and not combined.exact
+    assert Outcome.all_of({"exact": exact}).exact
+    broken = Outcome.all_of({"exact": Outcome.at_most(1, 0.0, exact=True), "graded": graded})
+    assert broken.holds is False and broken.details["worst_part"] == "exact"
+
+
 def test_same_seed_reproduces_bit_for_bit():
     claim = get_claim("R-T31")
     a = run_claim(claim, {"d_r": 7}, seed=123).to_json()

@@ -152,6 +152,9 @@ class Outcome:
     instances: int = 1  # independent instances (seeds) checked in one vectorised pass
     curves: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> curve(...) (see below)
     details: dict[str, Any] = field(default_factory=dict)  # fitted constants, sub-measurements, notes
+    # An exact discrete property (a count of violations that must be 0, an integer equality): it holds or breaks,
+    # with no slack in between, so all_of never makes it the headline margin while a graded part exists.
+    exact: bool = False
 
     @classmethod
     def at_most(cls, measured: float, bound: float, **kw) -> "Outcome":
@@ -181,19 +184,21 @@ class Outcome:
     def all_of(cls, parts: Mapping[str, "Outcome"], **kw) -> "Outcome":
         """Combine sub-checks; the worst (relative) part becomes the headline, every part is kept in details."""
         assert parts, "all_of needs at least one part"
-        # The headline is a violated part first, then an inconclusive one, then the least relative room (NaN = none).
+        # The headline is a violated part first, then an inconclusive one, then the least relative room (NaN = none)
+        # of a graded part, and an exact part (no slack to follow) only when every part is exact.
         rank = {False: 0, None: 1, True: 2}
 
         def badness(k: str) -> tuple[int, float]:
-            r = relative_margin(parts[k])
-            return rank[None if parts[k].holds is None else bool(parts[k].holds)], r if math.isfinite(r) else -math.inf
+            p, r = parts[k], relative_margin(parts[k])
+            verdict = rank[None if p.holds is None else bool(p.holds)]
+            return verdict + (verdict == 2 and p.exact), r if math.isfinite(r) else -math.inf
 
         worst_name = min(parts, key=badness)
         worst = parts[worst_name]
         details = dict(kw.pop("details", {}))
         details["parts"] = {
             k: {"measured": p.measured, "bound": p.bound, "margin": p.margin, "holds": p.holds,
-                **({"rule": p.details["rule"]} if "rule" in p.details else {})}
+                **({"rule": p.details["rule"]} if "rule" in p.details else {}), **({"exact": True} if p.exact else {})}
             for k, p in parts.items()
         }
         details["worst_part"] = worst_name
@@ -209,6 +214,7 @@ class Outcome:
             holds,
             details=details,
             curves=curves,
+            exact=all(p.exact for p in parts.values()),
             **kw,
         )
 

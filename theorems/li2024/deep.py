@@ -349,8 +349,8 @@ def _init_law(w: dict[str, torch.Tensor], g) -> dict[str, Outcome]:
     lo, hi = (float(stats.f.ppf(INIT_RATE / 2, proj.numel(), other.numel())),
               float(stats.f.isf(INIT_RATE / 2, proj.numel(), other.numel())))
     return {
-        "init: LayerNorm gains are 1": Outcome.at_most(max(float((v - 1).abs().max()) for v in gains), 0.0),
-        "init: biases are 0": Outcome.at_most(max(float(v.abs().max()) for v in biases), 0.0),
+        "init: LayerNorm gains are 1": Outcome.at_most(max(float((v - 1).abs().max()) for v in gains), 0.0, exact=True),
+        "init: biases are 0": Outcome.at_most(max(float(v.abs().max()) for v in biases), 0.0, exact=True),
         f"init: residual projections have 1/(2 n_layer) of the variance (F acceptance at {INIT_RATE:g})":
             Outcome.within(ratio, lo, hi),
     }

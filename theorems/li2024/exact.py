@@ -84,7 +84,7 @@ def check_e_attn(cfg: dict, ctx: CheckContext) -> Outcome:
         "attn >= 0": Outcome.at_least(float(f.attn.min()), 0.0),
         "attn sums to 1 over the l contexts": Outcome.at_most(float((f.attn.sum(-1) - 1).abs().max()),
                                                               identity_tolerance(F64, l, 1.0)),
-        "one weight per context (the query gets none)": Outcome.at_most(abs(f.attn.shape[-1] - l), 0.0),
+        "one weight per context (the query gets none)": Outcome.at_most(abs(f.attn.shape[-1] - l), 0.0, exact=True),
         "F equals the loop formula": Outcome.at_most(max_abs_error(f.F[: loops.shape[0]], loops), tol),
         "identical contexts: attn = 1/l": Outcome.at_most(float((uni - 1.0 / l).abs().max()),
                                                           identity_tolerance(F64, l, 1.0 / l)),
@@ -154,11 +154,11 @@ def check_e_prune(cfg: dict, ctx: CheckContext) -> Outcome:
     parts = {
         "zeroing W_O rows = zeroing a_i": Outcome.at_most(max_abs_error(f_zero_rows, f_mask), tol),
         "zeroing rows = deleting the neurons": Outcome.at_most(max_abs_error(f_zero_rows, f_del), tol),
-        "S = empty set changes nothing (bitwise)": Outcome.at_most(max_abs_error(f_none, base), 0.0),
-        "S = [m] gives F = 0": Outcome.at_most(float(f_all.abs().max()), 0.0),
-        "S = [m] gives hinge = 1": Outcome.at_most(max_abs_error(hinge_loss(f_all, z), torch.ones_like(z)), 0.0),
+        "S = empty set changes nothing (bitwise)": Outcome.at_most(max_abs_error(f_none, base), 0.0, exact=True),
+        "S = [m] gives F = 0": Outcome.at_most(float(f_all.abs().max()), 0.0, exact=True),
+        "S = [m] gives hinge = 1": Outcome.at_most(max_abs_error(hinge_loss(f_all, z), torch.ones_like(z)), 0.0, exact=True),
         "magnitude order = stable argsort of row norms": Outcome.at_most(
-            float(order != _reference_magnitude_order(p.W_O.norm(dim=-1))), 0.0),
+            float(order != _reference_magnitude_order(p.W_O.norm(dim=-1))), 0.0, exact=True),
     }
     return Outcome.all_of(parts, instances=cfg["batch"], details={"tolerance": tol, "pruned per instance": k})
 
@@ -177,10 +177,10 @@ def check_e_hinge(cfg: dict, ctx: CheckContext) -> Outcome:
     ell = ell.detach()
     zF = z * Fv
     parts = {
-        "hinge >= 0": Outcome.at_least(float(ell.min()), 0.0),
-        "hinge = 0 iff z F >= 1": Outcome.at_most(float(((ell == 0) != (zF >= 1)).sum()), 0.0),
-        "1{z F <= 0} <= hinge": Outcome.at_least(float((ell - zero_one(Fv, z)).min()), 0.0),
-        "subgradient = -z 1{z F < 1}": Outcome.at_most(max_abs_error(grad, hinge_subgradient(Fv, z)), 0.0),
+        "hinge >= 0": Outcome.at_least(float(ell.min()), 0.0, exact=True),
+        "hinge = 0 iff z F >= 1": Outcome.at_most(float(((ell == 0) != (zF >= 1)).sum()), 0.0, exact=True),
+        "1{z F <= 0} <= hinge": Outcome.at_least(float((ell - zero_one(Fv, z)).min()), 0.0, exact=True),
+        "subgradient = -z 1{z F < 1}": Outcome.at_most(max_abs_error(grad, hinge_subgradient(Fv, z)), 0.0, exact=True),
         "hinge = max(0, 1 - z F)": Outcome.at_most(max_abs_error(ell, torch.clamp(1 - zF, min=0)),
                                                     identity_tolerance(F64, 2, float(zF.abs().max()) + 1)),
     }
@@ -326,14 +326,14 @@ def check_e_data(cfg: dict, ctx: CheckContext) -> Outcome:
     task_ctx = (ctxp == a) | (ctxp == b)
     f_label = torch.where(ctxp == a, 1, -1)
     parts["labels follow f on task-pattern contexts"] = Outcome.at_most(
-        float((pr.label != f_label)[task_ctx].sum()), 0.0)
+        float((pr.label != f_label)[task_ctx].sum()), 0.0, exact=True)
     q_pat, qa = pr.pattern[..., -1], pr.task[..., 0]
     parts["query: pattern a or b, z = +1 iff its pattern is a"] = Outcome.at_most(
-        float(((q_pat != qa) & (q_pat != pr.task[..., 1])).sum() + ((pr.z > 0) != (q_pat == qa)).sum()), 0.0)
+        float(((q_pat != qa) & (q_pat != pr.task[..., 1])).sum() + ((pr.z > 0) != (q_pat == qa)).sum()), 0.0, exact=True)
     y = pr.P[..., lc.d_X:]
     q_expected = torch.zeros_like(y)
     q_expected[..., :-1, 0] = pr.label.to(F64) * lc.q_norm
-    parts["y_i = +-q, query label block 0"] = Outcome.at_most(max_abs_error(y, q_expected), 0.0)
+    parts["y_i = +-q, query label block 0"] = Outcome.at_most(max_abs_error(y, q_expected), 0.0, exact=True)
     s_idx = torch.arange(S, device=ctx.device).view(S, 1, 1)
     resid = pr.P[..., : lc.d_X] - idr[s_idx, pr.pattern]  # kappa nu_k
     gram_tol = identity_tolerance(F64, lc.d_X, max(lc.beta, 1.0) ** 2)
@@ -349,9 +349,9 @@ def check_e_data(cfg: dict, ctx: CheckContext) -> Outcome:
                                                                                          gram_tol)
     allt = impl.all_tasks(M1)
     parts["|T| = M1 (M1 - 1) distinct ordered pairs"] = Outcome.at_most(
-        abs(len({tuple(t) for t in allt.tolist()}) - M1 * (M1 - 1)) + int((allt[:, 0] == allt[:, 1]).sum()), 0.0)
+        abs(len({tuple(t) for t in allt.tolist()}) - M1 * (M1 - 1)) + int((allt[:, 0] == allt[:, 1]).sum()), 0.0, exact=True)
     pos, neg = coverage_counts(tr, M1)
-    parts["Condition 3.2 for T_tr"] = Outcome.at_most(float((pos - neg).abs().max() + (pos.max() - pos.min())), 0.0)
+    parts["Condition 3.2 for T_tr"] = Outcome.at_most(float((pos - neg).abs().max() + (pos.max() - pos.min())), 0.0, exact=True)
     rot = random_rotation(S, lc.M2, ctx.generator(3))
     od = impl.ood_domain(lc, idr, idi, rot)
     K = impl.ood_coefficients(lc, dtype=F64, device=ctx.device)
@@ -374,18 +374,18 @@ def check_e_data(cfg: dict, ctx: CheckContext) -> Outcome:
     need = n_same_pattern(lc.alpha_test, lc.l_test)
     same = (tp.pattern[..., :-1] == tp.pattern[..., -1:]).sum(-1)
     parts["test prompts: l_ts contexts, exactly ceil(alpha' l_ts/2) with the query's pattern"] = Outcome.at_most(
-        float((same != need).sum()) + abs(tp.P.shape[-2] - 1 - lc.l_test), 0.0)
+        float((same != need).sum()) + abs(tp.P.shape[-2] - 1 - lc.l_test), 0.0, exact=True)
     # the overrides l, alpha of make_test_prompts take precedence over cfg.l_test, cfg.alpha_test
     l2, a2 = lc.l_test + 3, (0.5 if lc.alpha_test > 0.75 else 1.0)
     tp2 = impl.make_test_prompts(tcfg, impl.Domain(idr, idi, tr), n, ctx.generator(5), l=l2, alpha=a2, dtype=F64)
     same2 = (tp2.pattern[..., :-1] == tp2.pattern[..., -1:]).sum(-1)
     parts["test prompts with overrides l, alpha': their length and same-pattern count"] = Outcome.at_most(
-        float((same2 != n_same_pattern(a2, l2)).sum()) + abs(tp2.P.shape[-2] - 1 - l2), 0.0)
+        float((same2 != n_same_pattern(a2, l2)).sum()) + abs(tp2.P.shape[-2] - 1 - l2), 0.0, exact=True)
     if lc.test_both_patterns:
         opp_pat = torch.where(tp.z > 0, tp.task[..., 1], tp.task[..., 0]).unsqueeze(-1)
         opp = (tp.pattern[..., :-1] == opp_pat).sum(-1)
         parts["test prompts: as many opposite-pattern contexts"] = Outcome.at_least(
-            float(opp.min()), min(need, lc.l_test - need))
+            float(opp.min()), min(need, lc.l_test - need), exact=True)
     return Outcome.all_of(parts, instances=S, details={
         "binomial tests": binom, "rate per test": r, "power": POWER,
         "resolution (largest over the tests)": max((b["resolution"] for b in binom.values()), default=None)})
