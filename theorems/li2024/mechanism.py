@@ -86,7 +86,10 @@ def check_p41(cfg: dict, ctx: CheckContext) -> Outcome:
     share, tol = _share(cfg), cfg["init_tol"]
     r = FFR / 6
     parts = {
-        "ID: mass on same-pattern contexts after training": at_least(mass1, cfg["mass_min"], r),
+        # ST6: the median over prompts (most prompts put ~all mass on the query's pattern; a few with many
+        # same-pattern contexts of small kappa share it), one value per seed
+        "ID: median mass on same-pattern contexts after training": at_least(
+            mass1.median(-1).values, cfg["mass_min"], r, over="seeds", what="per-seed median mass"),
         "ID: rise over training": at_least(mass1 - mass0, cfg["rise_min"], r),
         "ID: at init, mass >= share - tol": at_least(mass0, share - tol, r),
         "ID: at init, mass <= share + tol": at_most(mass0, share + tol, r),
@@ -96,6 +99,7 @@ def check_p41(cfg: dict, ctx: CheckContext) -> Outcome:
     hist = _history(w, cfg, ctx)
     return combine(parts, cfg, details={
         "same-pattern share": share, "ID mass per seed (init, final)": [mass0.mean(-1).tolist(), mass1.mean(-1).tolist()],
+        "ID median mass per seed (final)": mass1.median(-1).values.tolist(),
         "OOD mass per seed (init, final): how far it rises": [omass0.mean(-1).tolist(), omass1.mean(-1).tolist()]},
         curves={"attention_mass": curve("SGD step", "attention mass on same-pattern contexts", {
             "in-domain": (hist["step"], hist["mass_id"]), f"OOD S1 = {cfg['S1']:g}": (hist["step"], hist["mass_ood"])})})
@@ -120,11 +124,13 @@ register(Claim(
     provenance=Provenance.STATED, kind=Kind.MECHANISM, check=check_p41,
     params=WORLD_PARAMS + P41_PARAMS, defaults=WORLD_DEFAULTS | P41_DEFAULTS,
     assumptions=THEOREM_33 + (S1_AT_LEAST_1,), cost=Cost.MEDIUM, false_fail_rate=FFR,
-    tolerance="mean_verdict over the 8 training seeds (one value per seed: its mean over the n_test prompts; Student t "
-              "limits, 7 dof) at FFR/6 per part (masses, and paired differences: same prompts at init and after "
-              "training, common random numbers across S1), resolution 0.02; thresholds from spec ST6 (ID) and the "
-              "calibration (OOD)",
-    notes=WEAKER + "the mass reaches ~0.93-0.97 in-domain only. Out of domain it rises (0.41 -> ~0.65 at "
+    tolerance="mean_verdict over the 8 training seeds (one value per seed: its median over the n_test prompts for "
+              "the final ID mass, as spec ST6 says, its mean for the other parts; Student t limits, 7 dof) at FFR/6 "
+              "per part (masses, and paired differences: same prompts at init and after training, common random "
+              "numbers across S1), resolution 0.02; thresholds from spec ST6 (ID) and the calibration (OOD). The "
+              "final mass's seed-to-seed sd is ~0.009 (training seeds 0, 1), so its margin (~0.043) is ~5 times the "
+              "half-width of its limit at FFR/6",
+    notes=WEAKER + "the median mass reaches ~0.93-0.96 in-domain only. Out of domain it rises (0.41 -> ~0.65 at "
           "S1 = 1.1) but not to 1, because ||mu'||^2 = S1^2/2 scales the learned score; the report shows how far. "
           "The exact bound (1 - eps or 1 - eta^C) is NOT FOUND.",
     figure="attention_mass",
