@@ -301,7 +301,6 @@ def check_f_classic(cfg: dict, ctx: CheckContext) -> Outcome:
     ecfg = _eval_cfg(cfg, ctx).replace(test_sampling=cfg["classic_sampling"])
     dt = DTYPES[cfg["dtype"]]
     table: dict[str, dict[str, list[float]]] = {}
-    gated = None
     for at in (0.6, 0.8):
         for l in CLASSIC_LENGTHS:
             pr = impl.make_test_prompts(ecfg, w.id_domain(), cfg["n_classic"], ctx.generator(40), l=l, alpha=at,
@@ -310,23 +309,36 @@ def check_f_classic(cfg: dict, ctx: CheckContext) -> Outcome:
             row = {"ICL (trained transformer)": float(err.mean())} | bl.baseline_errors(pr.P, pr.z, cfg["d_X"])
             for k, v in row.items():
                 table.setdefault(f"{k}, alpha' = {at}", []).append(v)
-            if at == cfg["classic_alpha"] and l == cfg["classic_l"]:
-                gated = err
-    if gated is None:
-        pr = impl.make_test_prompts(ecfg, w.id_domain(), cfg["n_classic"], ctx.generator(41), l=cfg["classic_l"],
-                                 alpha=cfg["classic_alpha"], dtype=dt)
-        gated = zero_one(impl.forward(w.params, pr.P).F, pr.z)
+    pr = impl.make_test_prompts(ecfg, w.id_domain(), cfg["n_classic"], ctx.generator(41), l=cfg["classic_l"],
+                                alpha=cfg["classic_alpha"], dtype=dt)
+    gated = zero_one(impl.forward(w.params, pr.P).F, pr.z)
     part = at_most(gated, cfg["err_max"], FFR, what="per-seed ICL 0-1 error")
     curves = {f"classic_alpha_{at}": curve("context examples l", "0-1 error", {
         k.split(",")[0]: (list(CLASSIC_LENGTHS), v) for k, v in table.items() if k.endswith(f"= {at}")})
         for at in (0.6, 0.8)}
     return combine({f"ICL error at alpha' = {cfg['classic_alpha']}, l = {cfg['classic_l']}": part}, cfg,
-                   curves=curves, details={"errors vs l (reported, not gated)": table, "lengths": list(CLASSIC_LENGTHS)})
+                   curves=curves, details={"errors vs l (reported, not gated)": table, "lengths": list(CLASSIC_LENGTHS),
+                                           "ICL vs the baselines at the gated point (reported, spec ST13)":
+                                               _versus_baselines(gated, pr, cfg["d_X"])})
+
+
+def _versus_baselines(icl_err: torch.Tensor, pr, d_X: int) -> dict:
+    """Per seed (same prompts): ICL error minus the best baseline's, and what it says of the slides' 'ICL best'."""
+    per_seed = [bl.baseline_errors(pr.P[s], pr.z[s], d_X) for s in range(pr.P.shape[0])]
+    best = min(per_seed[0], key=lambda k: sum(e[k] for e in per_seed))
+    diff = np.array([float(icl_err[s].double().mean()) - e[best] for s, e in enumerate(per_seed)])
+    half = 2 * diff.std(ddof=1) / math.sqrt(len(diff))  # ST13's "+ 2 sigma", sigma of the seed mean
+    finding = ("ICL below the best baseline" if diff.mean() + half < 0 else
+               "ICL above the best baseline: the slides' 'ICL best' is not reproduced here" if diff.mean() - half > 0
+               else "ICL within 2 sigma of the best baseline (comparable)")
+    return {"best baseline": best, "ICL - best per seed": diff.tolist(), "mean": float(diff.mean()),
+            "2 sigma": float(half), "finding": finding}
 
 
 register(Claim(
     id="L-F-CLASSIC", control=Control("L-M32", {}, 0), power=POWER, paper=PAPER, reference="Slides fig. 20-21 (ICL vs classical classifiers)",
-    title="In-context error of the trained model, with logistic regression, SVMs and k-NN on the same contexts beside",
+    title="In-context error of the trained model is small (gated); its comparison with logistic regression, SVMs "
+          "and k-NN on the same contexts is reported",
     statement=r"\Pr[zF\le0]\le\epsilon\ \text{at } \alpha'=0.6,\ l=12;\ \text{baselines fitted on the } l "
               r"\text{ contexts reported (slides: ICL comparable at } \alpha'=0.8,\ \text{best at } 0.6)",
     provenance=Provenance.STATED, kind=Kind.STATISTICAL, check=check_f_classic,
@@ -343,7 +355,12 @@ register(Claim(
     tolerance="gated: mean_verdict over the 8 training seeds (one value per seed: its mean over the n_test prompts; "
               "Student t limits, 7 dof) of the ICL 0-1 error at FFR: held if the upper limit <= err_max + 0.02; the "
               "comparison with the baselines is reported, not gated (spec ST13)",
-    notes="Baselines are the scikit-learn defaults re-implemented in torch (models/li2024_baselines.py; the RBF/"
+    notes="The comparison, stated honestly: at alpha' = 0.6, l = 12 (training seeds 0-7) the trained model errs on "
+          "~1.5% of prompts, about 0.4 points MORE than 1-NN and the SVMs (~1.0%; per seed, paired, beyond 2 sigma) "
+          "and far less than logistic regression and 3-NN (5-7%): the slides' 'ICL best at alpha' = 0.6' is not "
+          "reproduced; the report prints the per-seed gap and its finding. Only the ICL error bound is gated (a "
+          "model that does not classify in context fails it); spec ST13 makes the comparison a reported check. "
+          "Baselines are the scikit-learn defaults re-implemented in torch (models/li2024_baselines.py; the RBF/"
           "linear SVM absorb the intercept into the kernel). Test prompts are training-style (calibration point 5: "
           "with guaranteed prompts every method is perfect in-domain).",
     figure="classic_alpha_0.6",
