@@ -288,18 +288,12 @@ DATA_DEFAULTS |= {"n_prompts": 500, "n_seeds": 2}
 DATA_FFR = 1e-6
 
 
-def check_e_data(cfg: dict, ctx: CheckContext) -> Outcome:
-    impl = ctx.impl
-    lc = impl.LiConfig.from_mapping(cfg)
-    S, n, l, M1 = cfg["n_seeds"], cfg["n_prompts"], cfg["l"], cfg["M1"]
-    idr, idi = impl.orthonormal_patterns(lc, S, ctx.generator(1))
-    tr = impl.train_tasks(M1, lc.n_task_families, device=ctx.device)
-    pr = impl.sample_prompts(lc, impl.Domain(idr, idi, tr), n, ctx.generator(2), dtype=F64)
+def _frequency_part(pr, lc, M1: int, l: int) -> tuple[Outcome, dict, float]:
+    """Pattern and label counts of training prompts inside exact binomial acceptance intervals of the known law."""
     ctxp, a, b = pr.pattern[..., :-1], pr.task[..., :1], pr.task[..., 1:]
     N = ctxp.numel()
-    tests = []  # (name, count, trials, p)
-    tests.append(("contexts with pattern a", int((ctxp == a).sum()), N, lc.alpha / 2))
-    tests.append(("contexts with pattern b", int((ctxp == b).sum()), N, lc.alpha / 2))
+    tests = [("contexts with pattern a", int((ctxp == a).sum()), N, lc.alpha / 2),
+             ("contexts with pattern b", int((ctxp == b).sum()), N, lc.alpha / 2)]
     for j in range(M1):
         nontask = (a != j) & (b != j)
         trials = int(nontask.sum()) * l
@@ -320,72 +314,108 @@ def check_e_data(cfg: dict, ctx: CheckContext) -> Outcome:
         binom[name] = {"count": k, "trials": trials, "p": prob, "acceptance": [lo, hi], "resolution": res}
         if gap < worst_gap:
             worst, worst_gap = name, gap
-    parts = {"pattern and label frequencies within binomial acceptance bounds":
-             Outcome.at_least(float(worst_gap), 0.0, details={"worst": worst})}
-    # exact structure
+    return Outcome.at_least(float(worst_gap), 0.0, details={"worst": worst}), binom, r
+
+
+def _prompt_structure_parts(pr, lc, idr, idi) -> dict[str, Outcome]:
+    """Labels follow f, the query's label matches its pattern, y = +-q, x = mu + kappa nu, the bases' Gram matrix."""
+    ctxp, a, b = pr.pattern[..., :-1], pr.task[..., :1], pr.task[..., 1:]
     task_ctx = (ctxp == a) | (ctxp == b)
-    f_label = torch.where(ctxp == a, 1, -1)
-    parts["labels follow f on task-pattern contexts"] = Outcome.at_most(
-        float((pr.label != f_label)[task_ctx].sum()), 0.0, exact=True)
     q_pat, qa = pr.pattern[..., -1], pr.task[..., 0]
-    parts["query: pattern a or b, z = +1 iff its pattern is a"] = Outcome.at_most(
-        float(((q_pat != qa) & (q_pat != pr.task[..., 1])).sum() + ((pr.z > 0) != (q_pat == qa)).sum()), 0.0, exact=True)
     y = pr.P[..., lc.d_X:]
     q_expected = torch.zeros_like(y)
     q_expected[..., :-1, 0] = pr.label.to(F64) * lc.q_norm
-    parts["y_i = +-q, query label block 0"] = Outcome.at_most(max_abs_error(y, q_expected), 0.0, exact=True)
-    s_idx = torch.arange(S, device=ctx.device).view(S, 1, 1)
-    resid = pr.P[..., : lc.d_X] - idr[s_idx, pr.pattern]  # kappa nu_k
+    S = idr.shape[0]
+    resid = pr.P[..., : lc.d_X] - idr[torch.arange(S, device=idr.device).view(S, 1, 1), pr.pattern]  # kappa nu_k
     gram_tol = identity_tolerance(F64, lc.d_X, max(lc.beta, 1.0) ** 2)
-    parts["x - mu_pattern = kappa nu_k, |kappa| <= K"] = Outcome.at_most(
-        float(resid.norm(dim=-1).max()), lc.kappa_max + gram_tol)
-    proj = resid @ (idi.transpose(-1, -2) @ idi).unsqueeze(1)  # onto span(IDI)
-    parts["x - mu_pattern in span(IDI)"] = Outcome.at_most(max_abs_error(proj, resid), gram_tol)
     G = torch.cat([idr, idi], 1)
-    gram = G @ G.transpose(-1, -2)
-    target = torch.diag_embed(torch.cat([torch.full((M1,), lc.beta ** 2, dtype=F64),
-                                         torch.ones(lc.M2, dtype=F64)]).to(ctx.device)).expand_as(gram)
-    parts["IDR orthogonal (norm beta), IDI orthonormal, IDR perp IDI"] = Outcome.at_most(max_abs_error(gram, target),
-                                                                                         gram_tol)
-    allt = impl.all_tasks(M1)
-    parts["|T| = M1 (M1 - 1) distinct ordered pairs"] = Outcome.at_most(
-        abs(len({tuple(t) for t in allt.tolist()}) - M1 * (M1 - 1)) + int((allt[:, 0] == allt[:, 1]).sum()), 0.0, exact=True)
-    pos, neg = coverage_counts(tr, M1)
-    parts["Condition 3.2 for T_tr"] = Outcome.at_most(float((pos - neg).abs().max() + (pos.max() - pos.min())), 0.0, exact=True)
-    rot = random_rotation(S, lc.M2, ctx.generator(3))
+    target = torch.diag_embed(torch.cat([torch.full((lc.M1,), lc.beta ** 2, dtype=F64),
+                                         torch.ones(lc.M2, dtype=F64)]).to(idr.device)).expand(S, -1, -1)
+    return {
+        "labels follow f on task-pattern contexts": Outcome.at_most(
+            float((pr.label != torch.where(ctxp == a, 1, -1))[task_ctx].sum()), 0.0, exact=True),
+        "query: pattern a or b, z = +1 iff its pattern is a": Outcome.at_most(
+            float(((q_pat != qa) & (q_pat != b[..., 0])).sum() + ((pr.z > 0) != (q_pat == qa)).sum()), 0.0,
+            exact=True),
+        "y_i = +-q, query label block 0": Outcome.at_most(max_abs_error(y, q_expected), 0.0, exact=True),
+        "x - mu_pattern = kappa nu_k, |kappa| <= K": Outcome.at_most(float(resid.norm(dim=-1).max()),
+                                                                     lc.kappa_max + gram_tol),
+        "x - mu_pattern in span(IDI)": Outcome.at_most(
+            max_abs_error(resid @ (idi.transpose(-1, -2) @ idi).unsqueeze(1), resid), gram_tol),
+        "IDR orthogonal (norm beta), IDI orthonormal, IDR perp IDI": Outcome.at_most(
+            max_abs_error(G @ G.transpose(-1, -2), target), gram_tol),
+    }
+
+
+def _ood_parts(impl, lc, idr, idi, rot) -> dict[str, Outcome]:
+    """The OOD domain against the spec's construction: ODR = K IDR with coefficient sum S1, ODI = rotated IDI."""
     od = impl.ood_domain(lc, idr, idi, rot)
-    K = impl.ood_coefficients(lc, dtype=F64, device=ctx.device)
+    K = impl.ood_coefficients(lc, dtype=F64, device=idr.device)
+    gram_tol = identity_tolerance(F64, lc.d_X, max(lc.beta, 1.0) ** 2)
     span_res = od.rel - od.rel @ idr.transpose(-1, -2) @ idr / lc.beta ** 2
     sums = K.sum(-1)
     s1 = float(sums.min() if lc.s1_definition == "min" else sums.mean())
-    parts["ODR in span(IDR)"] = Outcome.at_most(float(span_res.abs().max()), gram_tol * max(lc.S1, 1.0))
-    parts["ODR coefficient sum S1"] = Outcome.at_most(abs(s1 - lc.S1), identity_tolerance(F64, M1, lc.S1 + 1))
-    K_ref = torch.zeros(lc.M1_ood, M1, dtype=F64, device=ctx.device)  # the spec's mu'_j = (S1_j/2)(mu_2j + mu_2j+1)
+    K_ref = torch.zeros(lc.M1_ood, lc.M1, dtype=F64, device=idr.device)  # the spec's mu'_j = (S1_j/2)(mu_2j + mu_2j+1)
     steps = [j / (lc.M1_ood - 1) - (0.5 if lc.s1_definition == "mean" else 0.0) for j in range(lc.M1_ood)]
     for j, t in enumerate(steps):
         K_ref[j, 2 * j] = K_ref[j, 2 * j + 1] = (lc.S1 + lc.s1_spread * t) / 2
-    parts["ODR = K IDR (K of the spec)"] = Outcome.at_most(max_abs_error(od.rel, K_ref @ idr),
-                                                           gram_tol * max(lc.S1 + lc.s1_spread, 1.0))
-    parts["ood_coefficients = K of the spec"] = Outcome.at_most(max_abs_error(K, K_ref),
-                                                                identity_tolerance(F64, 2, lc.S1 + lc.s1_spread + 1))
-    parts["ODI = the rotation of the IDI basis"] = Outcome.at_most(max_abs_error(od.irr, rot @ idi), gram_tol)
+    return {
+        "ODR in span(IDR)": Outcome.at_most(float(span_res.abs().max()), gram_tol * max(lc.S1, 1.0)),
+        "ODR coefficient sum S1": Outcome.at_most(abs(s1 - lc.S1), identity_tolerance(F64, lc.M1, lc.S1 + 1)),
+        "ODR = K IDR (K of the spec)": Outcome.at_most(max_abs_error(od.rel, K_ref @ idr),
+                                                       gram_tol * max(lc.S1 + lc.s1_spread, 1.0)),
+        "ood_coefficients = K of the spec": Outcome.at_most(max_abs_error(K, K_ref),
+                                                            identity_tolerance(F64, 2, lc.S1 + lc.s1_spread + 1)),
+        "ODI = the rotation of the IDI basis": Outcome.at_most(max_abs_error(od.irr, rot @ idi), gram_tol),
+    }
+
+
+def _test_prompt_parts(impl, lc, dom, n: int, ctx: CheckContext) -> dict[str, Outcome]:
+    """Guaranteed test prompts: their length and same-pattern count, also when l and alpha' are overridden."""
     tcfg = lc.replace(test_sampling="guaranteed")
-    tp = impl.make_test_prompts(tcfg, impl.Domain(idr, idi, tr), n, ctx.generator(4), dtype=F64)
+    tp = impl.make_test_prompts(tcfg, dom, n, ctx.generator(4), dtype=F64)
     need = n_same_pattern(lc.alpha_test, lc.l_test)
     same = (tp.pattern[..., :-1] == tp.pattern[..., -1:]).sum(-1)
-    parts["test prompts: l_ts contexts, exactly ceil(alpha' l_ts/2) with the query's pattern"] = Outcome.at_most(
-        float((same != need).sum()) + abs(tp.P.shape[-2] - 1 - lc.l_test), 0.0, exact=True)
     # the overrides l, alpha of make_test_prompts take precedence over cfg.l_test, cfg.alpha_test
     l2, a2 = lc.l_test + 3, (0.5 if lc.alpha_test > 0.75 else 1.0)
-    tp2 = impl.make_test_prompts(tcfg, impl.Domain(idr, idi, tr), n, ctx.generator(5), l=l2, alpha=a2, dtype=F64)
+    tp2 = impl.make_test_prompts(tcfg, dom, n, ctx.generator(5), l=l2, alpha=a2, dtype=F64)
     same2 = (tp2.pattern[..., :-1] == tp2.pattern[..., -1:]).sum(-1)
-    parts["test prompts with overrides l, alpha': their length and same-pattern count"] = Outcome.at_most(
-        float((same2 != n_same_pattern(a2, l2)).sum()) + abs(tp2.P.shape[-2] - 1 - l2), 0.0, exact=True)
+    parts = {
+        "test prompts: l_ts contexts, exactly ceil(alpha' l_ts/2) with the query's pattern": Outcome.at_most(
+            float((same != need).sum()) + abs(tp.P.shape[-2] - 1 - lc.l_test), 0.0, exact=True),
+        "test prompts with overrides l, alpha': their length and same-pattern count": Outcome.at_most(
+            float((same2 != n_same_pattern(a2, l2)).sum()) + abs(tp2.P.shape[-2] - 1 - l2), 0.0, exact=True),
+    }
     if lc.test_both_patterns:
         opp_pat = torch.where(tp.z > 0, tp.task[..., 1], tp.task[..., 0]).unsqueeze(-1)
         opp = (tp.pattern[..., :-1] == opp_pat).sum(-1)
         parts["test prompts: as many opposite-pattern contexts"] = Outcome.at_least(
             float(opp.min()), min(need, lc.l_test - need), exact=True)
+    return parts
+
+
+def check_e_data(cfg: dict, ctx: CheckContext) -> Outcome:
+    impl = ctx.impl
+    lc = impl.LiConfig.from_mapping(cfg)
+    S, n, M1 = cfg["n_seeds"], cfg["n_prompts"], cfg["M1"]
+    idr, idi = impl.orthonormal_patterns(lc, S, ctx.generator(1))
+    tr = impl.train_tasks(M1, lc.n_task_families, device=ctx.device)
+    dom = impl.Domain(idr, idi, tr)
+    pr = impl.sample_prompts(lc, dom, n, ctx.generator(2), dtype=F64)
+    freq, binom, r = _frequency_part(pr, lc, M1, cfg["l"])
+    allt = impl.all_tasks(M1)
+    pos, neg = coverage_counts(tr, M1)
+    parts = {
+        "pattern and label frequencies within binomial acceptance bounds": freq,
+        **_prompt_structure_parts(pr, lc, idr, idi),
+        "|T| = M1 (M1 - 1) distinct ordered pairs": Outcome.at_most(
+            abs(len({tuple(t) for t in allt.tolist()}) - M1 * (M1 - 1)) + int((allt[:, 0] == allt[:, 1]).sum()), 0.0,
+            exact=True),
+        "Condition 3.2 for T_tr": Outcome.at_most(float((pos - neg).abs().max() + (pos.max() - pos.min())), 0.0,
+                                                  exact=True),
+        **_ood_parts(impl, lc, idr, idi, random_rotation(S, lc.M2, ctx.generator(3))),
+        **_test_prompt_parts(impl, lc, dom, n, ctx),
+    }
     return Outcome.all_of(parts, instances=S, details={
         "binomial tests": binom, "rate per test": r, "power": POWER,
         "resolution (largest over the tests)": max((b["resolution"] for b in binom.values()), default=None)})
