@@ -131,6 +131,22 @@ def _random_vs_magnitude(rc: dict, rate: float) -> Outcome:
                     what="per-seed hinge, random - magnitude pruning (mean over R and draws)")
 
 
+def _largest_costs(impl, sw: Sweep, p: m.Params, prune_norm: str) -> tuple[list[float], list[float], list[float]]:
+    """(c) pruning the R largest neurons: per-seed mean hinge and mean-margin costs at every rate, as (R, cost)
+    points pooled into one regression on R (seed-fastest)."""
+    z = sw.prompts.z
+    S, mm = p.a.shape
+    zF0, h0 = z * sw.fwd.F, hinge_loss(sw.fwd.F, z)
+    xs, dh, dmg = [], [], []
+    for R in PRUNE_RATES:
+        keep = impl.keep_mask(S, mm, impl.pruning_indices(p, R, "largest", norm=prune_norm), device=p.a.device)
+        Fv = sw.outputs(p, keep)
+        xs += [R] * S
+        dh += (hinge_loss(Fv, z) - h0).double().mean(-1).tolist()
+        dmg += (zF0 - z * Fv).double().mean(-1).tolist()
+    return xs, dh, dmg
+
+
 def check_t37(cfg: dict, ctx: CheckContext) -> Outcome:
     impl = ctx.impl
     w = world(cfg, ctx)
@@ -143,14 +159,7 @@ def check_t37(cfg: dict, ctx: CheckContext) -> Outcome:
     gen = ctx.generator(20)
     keep_small = _keep_first(_order(ctx.impl, p, "magnitude", gen, cfg["prune_norm"]), k_small)
     F_small = sw.outputs(p, keep_small)
-    # (c) the largest R: per-seed mean costs at every rate, pooled into one regression on R
-    xs, dh, dmg = [], [], []
-    for R in PRUNE_RATES:
-        keep = impl.keep_mask(S, mm, impl.pruning_indices(p, R, "largest", norm=cfg["prune_norm"]), device=p.a.device)
-        Fv = sw.outputs(p, keep)
-        xs += [R] * S
-        dh += (hinge_loss(Fv, z) - h0).double().mean(-1).tolist()
-        dmg += (zF0 - z * Fv).double().mean(-1).tolist()
+    xs, dh, dmg = _largest_costs(impl, sw, p, cfg["prune_norm"])
     rc = _rate_curves(sw, p, gen, cfg["n_random_draws"], cfg["prune_norm"])
     r = FFR / 5
     parts = {
