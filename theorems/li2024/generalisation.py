@@ -232,36 +232,38 @@ def check_f_scale(cfg: dict, ctx: CheckContext) -> Outcome:
     if any(math.isnan(v) for v in ya + yb):
         raise AssumptionNotMet("model did not learn: some run never reached the training-hinge target "
                                f"{cfg['hinge_target']} within scale_steps = {cfg['scale_steps']}")
-    else:
-        res = cfg["slope_resolution"]
-        parts = {
-            "iterations vs alpha: log-log slope <= slope_hi": slope_verdict(
-                xa, ya, cfg["slope_hi"], "at_most", r, resolution=res, seeds=S, what="log-log slope in alpha"),
-            "iterations vs alpha: log-log slope >= slope_lo": slope_verdict(
-                xa, ya, cfg["slope_lo"], "at_least", r, resolution=res, seeds=S, what="log-log slope in alpha"),
-            "iterations decrease with beta: log-log slope <= -beta_slope_min": slope_verdict(
-                xb, yb, -cfg["beta_slope_min"], "at_most", r, resolution=cfg["beta_slope_min"] / 2, seeds=S,
-                what="log-log slope in beta"),
-        }
-        a_hat = parts["iterations vs alpha: log-log slope <= slope_hi"].measured
-        favoured = {"alpha^-2/3 (slides, narration)": abs(a_hat + 2 / 3), "alpha^-1 (poster)": abs(a_hat + 1)}
-        parts["iterations vs alpha: log-log slope <= slope_hi"].details["which reconstruction the data favour"] = \
-            min(favoured, key=favoured.get)
+    res = cfg["slope_resolution"]
+    parts = {
+        "iterations vs alpha: log-log slope <= slope_hi": slope_verdict(
+            xa, ya, cfg["slope_hi"], "at_most", r, resolution=res, seeds=S, what="log-log slope in alpha"),
+        "iterations vs alpha: log-log slope >= slope_lo": slope_verdict(
+            xa, ya, cfg["slope_lo"], "at_least", r, resolution=res, seeds=S, what="log-log slope in alpha"),
+        "iterations decrease with beta: log-log slope <= -beta_slope_min": slope_verdict(
+            xb, yb, -cfg["beta_slope_min"], "at_most", r, resolution=cfg["beta_slope_min"] / 2, seeds=S,
+            what="log-log slope in beta"),
+    }
+    a_hat = parts["iterations vs alpha: log-log slope <= slope_hi"].measured
+    favoured = {"alpha^-2/3 (slides, narration)": abs(a_hat + 2 / 3), "alpha^-1 (poster)": abs(a_hat + 1)}
+    parts["iterations vs alpha: log-log slope <= slope_hi"].details["which reconstruction the data favour"] = \
+        min(favoured, key=favoured.get)
+    return combine(parts, cfg, details={"steps to reach the target per alpha (per seed)": ta, "per beta": tb},
+                   curves=_scale_curves(ta, tb))
+
+
+def _scale_curves(ta: dict, tb: dict) -> dict:
+    """Mean steps to the target against alpha and beta, beside the -2/3 power through the first point."""
     mean_a = [float(np.mean(ta[a])) for a in SCALE_ALPHAS]
     mean_b = [float(np.mean(tb[b])) for b in SCALE_BETAS]
     ref = mean_a[-1]
-    return combine(parts, cfg, details={
-        "steps to reach the target per alpha (per seed)": ta, "per beta": tb,
-        },
-        curves={
-            "iterations_vs_alpha": curve("alpha", "SGD steps to training hinge <= target", {
-                "measured (mean over seeds)": (list(SCALE_ALPHAS), mean_a),
-                "alpha^(-2/3) through alpha = 1": (list(SCALE_ALPHAS), [ref * a ** (-2 / 3) for a in SCALE_ALPHAS])},
-                logx=True, logy=True),
-            "iterations_vs_beta": curve("beta", "SGD steps to training hinge <= target", {
-                "measured (mean over seeds)": (list(SCALE_BETAS), mean_b),
-                "beta^(-2/3) through beta = 1": (list(SCALE_BETAS), [mean_b[0] * b ** (-2 / 3) for b in SCALE_BETAS])},
-                logx=True, logy=True)})
+    return {
+        "iterations_vs_alpha": curve("alpha", "SGD steps to training hinge <= target", {
+            "measured (mean over seeds)": (list(SCALE_ALPHAS), mean_a),
+            "alpha^(-2/3) through alpha = 1": (list(SCALE_ALPHAS), [ref * a ** (-2 / 3) for a in SCALE_ALPHAS])},
+            logx=True, logy=True),
+        "iterations_vs_beta": curve("beta", "SGD steps to training hinge <= target", {
+            "measured (mean over seeds)": (list(SCALE_BETAS), mean_b),
+            "beta^(-2/3) through beta = 1": (list(SCALE_BETAS), [mean_b[0] * b ** (-2 / 3) for b in SCALE_BETAS])},
+            logx=True, logy=True)}
 
 
 register(Claim(
