@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 import torch
 
+from models.batched import layer_norm, linear
 from models.validation import ConfigError, check_finite
 
 Tensor = torch.Tensor
@@ -640,23 +641,11 @@ def gpt_init(g: GPTConfig, d_in: int, S: int, gen: torch.Generator, dtype=torch.
     return w
 
 
-def _linear(x: Tensor, W: Tensor, b: Tensor) -> Tensor:
-    """x (S, ..., in) @ W^T (S, out, in) + b, per seed."""
-    S = x.shape[0]
-    y = x.reshape(S, -1, x.shape[-1]) @ W.transpose(-1, -2) + b.unsqueeze(1)
-    return y.view(*x.shape[:-1], W.shape[1])
-
-
-def _layer_norm(x: Tensor, g: Tensor, b: Tensor) -> Tensor:
-    shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)
-    return torch.nn.functional.layer_norm(x, x.shape[-1:]) * g.view(shape) + b.view(shape)
-
-
 def gpt_forward(g: GPTConfig, w: dict[str, Tensor], P: Tensor) -> tuple[Tensor, list[Tensor]]:
     """F (S, n) read from the last token, and each layer's attention (S, n, heads, T, T)."""
     S, n, T, _ = P.shape
     E, H = g.n_embd, g.n_head
-    x = _linear(P, w["w_in"], w["b_in"])
+    x = linear(P, w["w_in"], w["b_in"])
     if g.pos_emb:
         if T > g.max_len:
             raise ConfigError("l", f"prompt of {T} tokens exceeds max_len = {g.max_len}")
@@ -664,18 +653,18 @@ def gpt_forward(g: GPTConfig, w: dict[str, Tensor], P: Tensor) -> tuple[Tensor, 
     mask = torch.ones(T, T, dtype=torch.bool, device=P.device).tril()
     attns = []
     for i in range(g.n_layer):
-        hdn = _layer_norm(x, w[f"{i}.ln1_g"], w[f"{i}.ln1_b"])
-        qkv = _linear(hdn, w[f"{i}.w_qkv"], w[f"{i}.b_qkv"]).view(S, n, T, 3, H, E // H)
+        hdn = layer_norm(x, w[f"{i}.ln1_g"], w[f"{i}.ln1_b"])
+        qkv = linear(hdn, w[f"{i}.w_qkv"], w[f"{i}.b_qkv"]).view(S, n, T, 3, H, E // H)
         q, k, v = (qkv[..., j, :, :].transpose(-2, -3) for j in range(3))  # (S, n, H, T, E/H)
         att = (q @ k.transpose(-1, -2)) / math.sqrt(E // H)
         att = torch.softmax(att.masked_fill(~mask, float("-inf")), dim=-1)
         attns.append(att)
         y = (att @ v).transpose(-2, -3).reshape(S, n, T, E)
-        x = x + _linear(y, w[f"{i}.w_o"], w[f"{i}.b_o"])
-        hdn = _layer_norm(x, w[f"{i}.ln2_g"], w[f"{i}.ln2_b"])
-        x = x + _linear(torch.nn.functional.gelu(_linear(hdn, w[f"{i}.w_fc"], w[f"{i}.b_fc"])),
+        x = x + linear(y, w[f"{i}.w_o"], w[f"{i}.b_o"])
+        hdn = layer_norm(x, w[f"{i}.ln2_g"], w[f"{i}.ln2_b"])
+        x = x + linear(torch.nn.functional.gelu(linear(hdn, w[f"{i}.w_fc"], w[f"{i}.b_fc"])),
                         w[f"{i}.w_pr"], w[f"{i}.b_pr"])
-    x = _layer_norm(x[..., -1, :], w["lnf_g"], w["lnf_b"])
+    x = layer_norm(x[..., -1, :], w["lnf_g"], w["lnf_b"])
     return (x * w["w_out"].unsqueeze(1)).sum(-1), attns
 
 

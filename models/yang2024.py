@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from models.batched import layer_norm, linear
 from models.validation import ConfigError, check_finite
 
 F64 = torch.float64
@@ -585,18 +586,6 @@ class OneLayerAttention(nn.Module):
         return predict(self.Q, self.w, self.inst, y.to(self.Q.dtype))
 
 
-def _linear(x: Tensor, W: Tensor, b: Tensor) -> Tensor:
-    """Per-instance affine map: x (B, ..., in), W (B, out, in), b (B, out) -> (B, ..., out)."""
-    lead = (x.shape[0],) + (1,) * (x.dim() - 3)
-    return x @ W.transpose(-1, -2).reshape(*lead, W.shape[2], W.shape[1]) + b.view(*lead, 1, b.shape[-1])
-
-
-def _layer_norm(x: Tensor, gain: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
-    """LayerNorm over the last dim with per-instance gain and bias (B, D); eps as ``nn.LayerNorm``'s default."""
-    lead = (x.shape[0],) + (1,) * (x.dim() - 2)
-    return nn.functional.layer_norm(x, x.shape[-1:], eps=eps) * gain.view(*lead, -1) + bias.view(*lead, -1)
-
-
 class FourLayerTransformer(nn.Module):
     """A standard post-LN Transformer encoder (Vaswani et al. 2017) over the N + K embedding columns, one independent
     copy per instance of the batch.
@@ -645,17 +634,17 @@ class FourLayerTransformer(nn.Module):
                             torch.ones_like(y).unsqueeze(-1)], -1)
         zeros = torch.zeros(B, n, K, 1, dtype=dt, device=V.device)
         cols_Q = torch.cat([V.transpose(1, 2).unsqueeze(1).expand(B, n, K, -1), zeros, zeros], -1)
-        h = _linear(torch.cat([cols_P, cols_Q], 2), p["embed_w"], p["embed_b"])  # (B, n, T, D)
+        h = linear(torch.cat([cols_P, cols_Q], 2), p["embed_w"], p["embed_b"])  # (B, n, T, D)
         D = h.shape[-1]
         for i in range(self.layers):
-            qkv = _linear(h, p[f"{i}_qkv_w"], p[f"{i}_qkv_b"]).view(B, n, T, 3, H, D // H)
+            qkv = linear(h, p[f"{i}_qkv_w"], p[f"{i}_qkv_b"]).view(B, n, T, 3, H, D // H)
             q, k, v = (qkv[..., j, :, :].transpose(-2, -3) for j in range(3))  # (B, n, H, T, D/H)
             att = torch.softmax((q @ k.transpose(-1, -2)) / math.sqrt(D // H), dim=-1)
             a = (att @ v).transpose(-2, -3).reshape(B, n, T, D)
-            h = _layer_norm(h + _linear(a, p[f"{i}_out_w"], p[f"{i}_out_b"]), p[f"{i}_norm1_g"], p[f"{i}_norm1_b"])
-            ff = _linear(torch.relu(_linear(h, p[f"{i}_ff1_w"], p[f"{i}_ff1_b"])), p[f"{i}_ff2_w"], p[f"{i}_ff2_b"])
-            h = _layer_norm(h + ff, p[f"{i}_norm2_g"], p[f"{i}_norm2_b"])
-        return _linear(h[:, :, N:], p["readout_w"], p["readout_b"]).squeeze(-1)
+            h = layer_norm(h + linear(a, p[f"{i}_out_w"], p[f"{i}_out_b"]), p[f"{i}_norm1_g"], p[f"{i}_norm1_b"])
+            ff = linear(torch.relu(linear(h, p[f"{i}_ff1_w"], p[f"{i}_ff1_b"])), p[f"{i}_ff2_w"], p[f"{i}_ff2_b"])
+            h = layer_norm(h + ff, p[f"{i}_norm2_g"], p[f"{i}_norm2_b"])
+        return linear(h[:, :, N:], p["readout_w"], p["readout_b"]).squeeze(-1)
 
 
 def train_adam(model: nn.Module, inst: Instance, lam_train: Tensor, steps: int, lr: float, batch: int,

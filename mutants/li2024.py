@@ -91,7 +91,7 @@ MUTANTS = [
            "return (torch.relu(pre) ** 2 @ w.unsqueeze(-1)).squeeze(-1)"),
     # the deeper model
     Mutant("L-M34", "gpt_forward", "read out from the first token instead of the query",
-           'x = _layer_norm(x[..., -1, :], w["lnf_g"], w["lnf_b"])', 'x = _layer_norm(x[..., 0, :], w["lnf_g"], w["lnf_b"])'),
+           'x = layer_norm(x[..., -1, :], w["lnf_g"], w["lnf_b"])', 'x = layer_norm(x[..., 0, :], w["lnf_g"], w["lnf_b"])'),
     Mutant("L-M38", "gpt_forward", "per-layer attentions returned transposed (keys x queries)",
            "attns.append(att)", "attns.append(att.transpose(-1, -2))"),
     Mutant("L-M35", "train_gpt", "Adam updates only the read-out (the transformer frozen)",
