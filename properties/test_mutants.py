@@ -9,7 +9,9 @@ import mutants
 from properties import harness, kill_matrix
 
 
-@pytest.mark.parametrize("mutant_id", [m.id for m in mutants.catalogue()])
+# each mutant carries its paper's mark, so `-k li2024` / `-m li2024` select that paper's row of the matrix
+@pytest.mark.parametrize("mutant_id", [pytest.param(m.id, id=m.id, marks=getattr(pytest.mark, m.paper))
+                                       for m in mutants.catalogue()])
 def test_mutant(mutant_id: str, request: pytest.FixtureRequest) -> None:
     m = mutants.get(mutant_id)
     cells = kill_matrix.run_mutant(m, fast=request.config.getoption("--claims-mutants") == "fast")

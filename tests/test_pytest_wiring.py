@@ -143,3 +143,10 @@ def test_conftest_is_a_thin_list_of_plugins_and_no_private_hypothesis_api_is_use
         text = path.read_text()
         for private in ("hypothesis.internal", "settings._", "_get_local_constants"):
             assert private not in text, f"{path.relative_to(ROOT)} uses the private Hypothesis API {private!r}"
+
+
+def test_paper_keyword_selects_that_papers_mutants():
+    """`pytest properties/ -k li2024 --claims-mutants` runs li2024's row of the kill matrix, not nothing."""
+    out = _pytest("properties/", "--claims-mutants=fast", "--collect-only", "-k", "li2024")
+    ids = [line for line in out.stdout.splitlines() if "test_mutant[" in line]
+    assert ids and all("[L-M" in line for line in ids), out.stdout[-2000:]
