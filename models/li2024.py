@@ -603,6 +603,8 @@ class GPTConfig:
     batch: int = 64
     pos_emb: bool = False
     max_len: int = 64
+    warmup: int = 0  # linear learning-rate warm-up steps (0: none)
+    lr_final: float = 1.0  # cosine decay of the learning rate to lr_final x lr at the last step (1.0: constant)
 
     def __post_init__(self) -> None:
         for name in ("n_layer", "n_head", "n_embd", "batch", "max_len"):
@@ -612,6 +614,10 @@ class GPTConfig:
             raise ConfigError("n_embd", f"must be divisible by n_head = {self.n_head}, got {self.n_embd}")
         if not self.lr > 0:
             raise ConfigError("lr", f"must be > 0, got {self.lr}")
+        if not 0 <= self.warmup <= self.steps:
+            raise ConfigError("warmup", f"must be in [0, steps = {self.steps}], got {self.warmup}")
+        if not 0 < self.lr_final <= 1:
+            raise ConfigError("lr_final", f"must be in (0, 1], got {self.lr_final}")
 
 
 def gpt_init(g: GPTConfig, d_in: int, S: int, gen: torch.Generator, dtype=torch.float32) -> dict[str, Tensor]:
@@ -668,12 +674,20 @@ def gpt_forward(g: GPTConfig, w: dict[str, Tensor], P: Tensor) -> tuple[Tensor, 
     return (x * w["w_out"].unsqueeze(1)).sum(-1), attns
 
 
+def _lr_factor(g: GPTConfig, t: int) -> float:
+    """The learning rate of step t (0-based) in units of g.lr: linear warm-up, then cosine decay to g.lr_final."""
+    warm = min(1.0, (t + 1) / g.warmup) if g.warmup else 1.0
+    return warm * (g.lr_final + (1 - g.lr_final) * 0.5 * (1 + math.cos(math.pi * t / g.steps)))
+
+
 def train_gpt(g: GPTConfig, cfg: LiConfig, w: dict[str, Tensor], domain: Domain, gen: torch.Generator,
               l_min: int = 1) -> tuple[dict[str, Tensor], Tensor]:
     """Adam on the hinge loss over fresh training prompts whose length is drawn per step from [l_min, cfg.l]
-    (so the model can be read at any test length). Adam is elementwise, so the seeds stay independent."""
+    (so the model can be read at any test length), learning rate g.lr x _lr_factor(g, t) (warm-up, cosine decay).
+    Adam is elementwise, so the seeds stay independent."""
     params = {k: v.detach().clone().requires_grad_(True) for k, v in w.items()}
     opt = torch.optim.Adam(params.values(), lr=g.lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: _lr_factor(g, t))
     S = next(iter(w.values())).shape[0]
     dtype = params["w_out"].dtype
     losses = torch.zeros(S, g.steps, dtype=dtype, device=gen.device)
@@ -685,5 +699,6 @@ def train_gpt(g: GPTConfig, cfg: LiConfig, w: dict[str, Tensor], domain: Domain,
         opt.zero_grad(set_to_none=True)
         per_seed.sum().backward()
         opt.step()
+        schedule.step()
         losses[:, t] = per_seed.detach()
     return {k: v.detach() for k, v in params.items()}, losses
