@@ -110,7 +110,7 @@ def test_a_mutant_propagates_to_callers_inside_the_model_and_leaves_the_referenc
     m = Mutant(id="R-MZ", member="project", bug="keys from W_Q", find="s * (W_K @ H)", replace="s * (W_Q @ H)",
                paper="ren2024")
     mod = mutants._module(m)
-    ref = sys.modules["models.ren2024"]
+    ref = importlib.import_module("models.ren2024")  # not sys.modules: a worker may not have imported it yet
     assert mod is not ref and mod.project is not ref.project
     g = torch.Generator().manual_seed(0)
     H = torch.randn(2, 3, 5, generator=g, dtype=torch.float64)
