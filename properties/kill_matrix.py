@@ -30,6 +30,18 @@ def claim_order(paper: str, claims: list[str] | None = None) -> list[str]:
     return [c.id for c in sorted(picked, key=lambda c: (COST_ORDER[c.cost], seconds.get(c.id, 0.0)))]
 
 
+def baseline_uses() -> dict[str, set[str]]:
+    """The API members each claim's reference run called on its ci draws (reports/baseline.json; empty if absent)."""
+    import json
+
+    path = Path(__file__).resolve().parent.parent / "reports" / "baseline.json"
+    try:
+        claims = json.loads(path.read_text(encoding="utf-8")).get("claims", {})
+    except (OSError, ValueError):
+        return {}
+    return {cid: set(e["uses"]) for cid, e in claims.items() if isinstance(e.get("uses"), list) and e["uses"]}
+
+
 def _num(x: Any) -> str:
     """A measured value as recorded: a float, or the string JSON keeps for NaN and infinities."""
     return f"{x:.4g}" if isinstance(x, (int, float)) else str(x)
@@ -51,6 +63,9 @@ def run_mutant(m: mu.Mutant, *, fast: bool = False, claims: list[str] | None = N
     except mu.StaleMutant as e:
         return [_cell(m, cid, "stale", detail=e.why) for cid in order]
     pinned = harness.pinned_draws()
+    # A mutant of a member the reference run never reached cannot change the claim's calls or values (they are the
+    # reference's, call by call), so its cell is "not applicable" without retraining anything.
+    uses = baseline_uses()
     cells, killed = [], False
     for cid in order:
         if fast and killed:
@@ -59,6 +74,10 @@ def run_mutant(m: mu.Mutant, *, fast: bool = False, claims: list[str] | None = N
         draws = pinned.get(cid)
         if not draws:
             cells.append(_cell(m, cid, "not run", detail="no pinned ci draws"))
+            continue
+        if cid in uses and m.member not in mu.reach(m.paper, uses[cid]):
+            cells.append(_cell(m, cid, "not applicable", detail=f"{m.member} not reached (the reference run's "
+                                                                f"members, reports/baseline.json)"))
             continue
         t0 = time.perf_counter()
         records = harness.replay(cid, draws, impl=impl, test_id=f"kill-matrix[{m.id}]")

@@ -117,6 +117,9 @@ def _entry(c: ClaimSummary) -> dict[str, Any]:
         "spread": _finite_or_none(relative_spread(w)) if w else None,
         "rates": {k: v for k, v in c.rates().items() if math.isfinite(v)},
         "seconds": round(c.seconds, 1),
+        # the model API members the reference called on these draws: the kill matrix needs no run to know that a
+        # mutant of another member cannot change this claim (properties/kill_matrix.py)
+        "uses": c.uses,
     }
 
 

@@ -144,6 +144,7 @@ def test_kill_matrix_cells_killed_survived_and_stale(monkeypatch):
     monkeypatch.setattr(kill_matrix, "claim_order", lambda paper, claims=None: ["R-T31"])
     monkeypatch.setattr(harness, "get_claim", lambda cid: toy)
     monkeypatch.setattr(harness, "pinned_draws", lambda: {"R-T31": [{"config": {}, "seed": 0}]})
+    monkeypatch.setattr(kill_matrix, "baseline_uses", dict)  # the toy claim has no baseline entry
     bad = Mutant(id="R-MA", member="prf", bug="an equivalent rewrite", find="d_r = Wr.shape[-2]",
                  replace="d_r = int(Wr.shape[-2])", paper="ren2024")
     stale = Mutant(id="R-MB", member="prf", bug="stale", find="@@@", replace="x", paper="ren2024")
@@ -157,3 +158,14 @@ def test_kill_matrix_cells_killed_survived_and_stale(monkeypatch):
                     paper="ren2024")
     cell = kill_matrix.run_mutant(killer)[0]
     assert cell["outcome"] == "killed" and "--mutant R-MC" in cell["reproduce"]
+
+
+def test_kill_matrix_skips_a_claim_whose_reference_run_never_reaches_the_mutated_member():
+    """The baseline records the members each claim's reference run called; a mutant elsewhere is "not applicable"
+    without a run (li2024's GPT-2 claims would otherwise retrain for every attention or pruning mutant)."""
+    from properties import kill_matrix
+
+    uses = kill_matrix.baseline_uses()
+    assert uses["L-F-S1"] >= {"gpt_forward", "train_gpt"}, "reports/baseline.json records each claim's members"
+    cell = kill_matrix.run_mutant(mutants.get("L-M11"), claims=["L-F-S1"])[0]  # pruning order: not a GPT-2 member
+    assert cell["outcome"] == "not applicable" and cell["seconds"] == 0.0 and "baseline" in cell["detail"]
