@@ -22,12 +22,22 @@ COST_ORDER = {Cost.CHEAP: 0, Cost.MEDIUM: 1, Cost.SLOW: 2}
 
 
 def claim_order(paper: str, claims: list[str] | None = None) -> list[str]:
-    """Cheapest first (a cheap identity kills most mutants in milliseconds), then by the baseline's seconds."""
+    """Cheapest first (a cheap identity kills most mutants in milliseconds), then by the baseline's seconds. A claim
+    that shares a cached training (Claim.shares) counts its group's longest time: in the baseline run one claim of
+    the group paid for the training and the others look cheap, but under a mutant whichever runs first retrains."""
     from properties.scheduling import baseline_seconds
 
     seconds = baseline_seconds(Path(__file__).resolve().parent.parent / "reports" / "baseline.json")
     picked = [c for c in all_claims(paper) if not c.reported and (not claims or c.id in claims)]
-    return [c.id for c in sorted(picked, key=lambda c: (COST_ORDER[c.cost], seconds.get(c.id, 0.0)))]
+    group: dict[str, float] = {}
+    for c in all_claims(paper):
+        if c.shares:
+            group[c.shares] = max(group.get(c.shares, 0.0), seconds.get(c.id, 0.0))
+
+    def cost(c) -> tuple[int, float]:
+        return COST_ORDER[c.cost], group[c.shares] if c.shares else seconds.get(c.id, 0.0)
+
+    return [c.id for c in sorted(picked, key=cost)]
 
 
 def baseline_uses() -> dict[str, set[str]]:

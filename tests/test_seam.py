@@ -169,3 +169,11 @@ def test_kill_matrix_skips_a_claim_whose_reference_run_never_reaches_the_mutated
     assert uses["L-F-S1"] >= {"gpt_forward", "train_gpt"}, "reports/baseline.json records each claim's members"
     cell = kill_matrix.run_mutant(mutants.get("L-M11"), claims=["L-F-S1"])[0]  # pruning order: not a GPT-2 member
     assert cell["outcome"] == "not applicable" and cell["seconds"] == 0.0 and "baseline" in cell["detail"]
+
+
+def test_kill_matrix_orders_a_shared_training_by_its_group():
+    """li2024's GPT-2 claims share one training: all three go last, not the two that looked cheap in the baseline."""
+    from properties import kill_matrix
+
+    order = kill_matrix.claim_order("li2024")
+    assert set(order[-3:]) == {"L-F-S1", "L-F-ALPHA", "L-F-3L"}, order
