@@ -10,6 +10,7 @@ import pytest
 import mutants
 from mutants import Mutant, StaleMutant
 from theorems import Claim, ConfigError, Kind, Outcome, Provenance, run_claim
+from theorems import impl as theorems_impl
 from theorems import impl as impl_mod
 
 
@@ -177,3 +178,16 @@ def test_kill_matrix_orders_a_shared_training_by_its_group():
 
     order = kill_matrix.claim_order("li2024")
     assert set(order[-3:]) == {"L-F-S1", "L-F-ALPHA", "L-F-3L"}, order
+
+
+def test_a_claim_reading_a_cached_training_records_the_members_that_trained_it():
+    """The second claim on li2024's shared world did not train it, yet it uses init_params and train_sgd: its record
+    must say so, or the kill matrix would skip an init or training mutant for it."""
+    from theorems.li2024 import common
+
+    ref = theorems_impl.reference("li2024")
+    built = []
+    first, second = ref.view(), ref.view()
+    common._cached(("test-cache", id(built)), lambda: first.init_params and built.append(1), first)
+    common._cached(("test-cache", id(built)), lambda: built.append(2), second)
+    assert built == [1] and "init_params" in first.used and "init_params" in second.used

@@ -128,12 +128,22 @@ _CACHE: dict[tuple, Any] = {}
 _CACHE_MAX = 16
 
 
-def _cached(key: tuple, build: Callable[[], Any]) -> Any:
+def _cached(key: tuple, build: Callable[[], Any], impl: Any) -> Any:
+    """build() once per key. The API members the build called are stored with it and recorded as used by every
+    check that gets the cached value (impl.used): a claim uses the training it reads, whichever claim paid for it
+    (the kill matrix skips a mutant of a member that no claim's record reaches)."""
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = build()
-    return _CACHE[key]
+        outer, impl.used = impl.used, set()
+        try:
+            value = build()
+        finally:
+            built, impl.used = impl.used, outer | impl.used
+        _CACHE[key] = (value, frozenset(built))
+    value, built = _CACHE[key]
+    impl.used |= built
+    return value
 
 
 def random_rotation(S: int, n: int, gen: torch.Generator, dtype=torch.float64) -> torch.Tensor:
@@ -164,7 +174,7 @@ def world(cfg: dict, ctx: CheckContext, **overrides: Any) -> World:
     lcfg = _train_config(cfg, impl).replace(**overrides)
     key = ("world", impl.key, repr(lcfg), cfg["dtype"], cfg["n_seeds"], cfg["train_seed"], str(ctx.device))
     return _cached(key, lambda: _train_world(impl, lcfg, cfg["dtype"], cfg["n_seeds"], cfg["train_seed"],
-                                             str(ctx.device)))
+                                             str(ctx.device)), impl)
 
 
 def _eval_cfg(cfg: dict, ctx: CheckContext):

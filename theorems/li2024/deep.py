@@ -95,7 +95,7 @@ def gpt_world(cfg: dict, ctx: CheckContext) -> GPTWorld:
     impl, lcfg = ctx.impl, _train_config(cfg, ctx.impl)
     key = ("gpt", impl.key, repr(lcfg), cfg["size"], cfg["dtype"], cfg["n_seeds"], cfg["train_seed"], str(ctx.device))
     return _cached(key, lambda: _train_gpt_world(impl, lcfg, cfg["size"], cfg["dtype"], cfg["n_seeds"],
-                                                 cfg["train_seed"], str(ctx.device)))
+                                                 cfg["train_seed"], str(ctx.device)), impl)
 
 
 def _gpt_eval(gw: GPTWorld, cfg: dict, ctx: CheckContext, *, S1: float | None, l: int, alpha: float, offset: int,
