@@ -106,11 +106,13 @@ class World:
     def init(self) -> m.Params:
         return self.result.init
 
-    def id_domain(self) -> m.Domain:
-        return self.impl.Domain(self.idr, self.idi, self.test_tasks)
+    # The domains are built through the reading check's implementation (its record of used members), which is the
+    # one that trained the world: the cache key starts with impl.key.
+    def id_domain(self, impl) -> m.Domain:
+        return impl.Domain(self.idr, self.idi, self.test_tasks)
 
-    def ood_domain(self, ecfg, S1: float) -> m.Domain:
-        return self.impl.ood_domain(ecfg, self.idr, self.idi, self.rotation, S1)
+    def ood_domain(self, impl, ecfg, S1: float) -> m.Domain:
+        return impl.ood_domain(ecfg, self.idr, self.idi, self.rotation, S1)
 
 
 def _train_config(cfg: dict, impl) -> m.LiConfig:
@@ -184,7 +186,7 @@ def _eval_cfg(cfg: dict, ctx: CheckContext):
 def id_prompts(w: World, cfg: dict, ctx: CheckContext, *, offset: int = 10, **kw) -> m.Prompts:
     """Test prompts from the held-out in-domain tasks T \\ T_tr (evaluation randomness from the run seed)."""
     n = kw.pop("n", cfg["n_test"])
-    return ctx.impl.make_test_prompts(_eval_cfg(cfg, ctx), w.id_domain(), n, ctx.generator(offset),
+    return ctx.impl.make_test_prompts(_eval_cfg(cfg, ctx), w.id_domain(ctx.impl), n, ctx.generator(offset),
                                       dtype=DTYPES[cfg["dtype"]], **kw)
 
 
@@ -193,7 +195,7 @@ def ood_prompts(w: World, cfg: dict, ctx: CheckContext, S1: float, *, offset: in
     (common random numbers), so differences across S1 are paired."""
     ecfg = _eval_cfg(cfg, ctx)
     n = kw.pop("n", cfg["n_test"])
-    return ctx.impl.make_test_prompts(ecfg, w.ood_domain(ecfg, S1), n, ctx.generator(offset),
+    return ctx.impl.make_test_prompts(ecfg, w.ood_domain(ctx.impl, ecfg, S1), n, ctx.generator(offset),
                                       dtype=DTYPES[cfg["dtype"]], **kw)
 
 

@@ -124,7 +124,7 @@ def _figure_model(cfg: dict, ctx: CheckContext) -> Callable:
     ecfg = _eval_cfg(cfg, ctx)
 
     def evaluate(*, S1, l, alpha, offset, n=None):
-        dom = w.id_domain() if S1 is None else w.ood_domain(ecfg, S1)
+        dom = w.id_domain(impl) if S1 is None else w.ood_domain(impl, ecfg, S1)
         pr = impl.make_test_prompts(ecfg, dom, n or cfg["n_test"], ctx.generator(offset), l=l, alpha=alpha,
                                     dtype=DTYPES[cfg["dtype"]])
         return pr, impl.forward(w.params, pr.P).F

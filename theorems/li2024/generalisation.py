@@ -315,13 +315,13 @@ def check_f_classic(cfg: dict, ctx: CheckContext) -> Outcome:
     table: dict[str, dict[str, list[float]]] = {}
     for at in (0.6, 0.8):
         for l in CLASSIC_LENGTHS:
-            pr = impl.make_test_prompts(ecfg, w.id_domain(), cfg["n_classic"], ctx.generator(40), l=l, alpha=at,
+            pr = impl.make_test_prompts(ecfg, w.id_domain(impl), cfg["n_classic"], ctx.generator(40), l=l, alpha=at,
                                      dtype=dt)
             err = zero_one(impl.forward(w.params, pr.P).F, pr.z)
             row = {"ICL (trained transformer)": float(err.mean())} | bl.baseline_errors(pr.P, pr.z, cfg["d_X"])
             for k, v in row.items():
                 table.setdefault(f"{k}, alpha' = {at}", []).append(v)
-    pr = impl.make_test_prompts(ecfg, w.id_domain(), cfg["n_classic"], ctx.generator(41), l=cfg["classic_l"],
+    pr = impl.make_test_prompts(ecfg, w.id_domain(impl), cfg["n_classic"], ctx.generator(41), l=cfg["classic_l"],
                                 alpha=cfg["classic_alpha"], dtype=dt)
     gated = zero_one(impl.forward(w.params, pr.P).F, pr.z)
     part = at_most(gated, cfg["err_max"], FFR, what="per-seed ICL 0-1 error")

@@ -27,8 +27,8 @@ def _history(w: World, cfg: dict, ctx: CheckContext, n: int = 256) -> dict[str, 
     impl = ctx.impl
     ecfg = _eval_cfg(cfg, ctx)
     dt = DTYPES[cfg["dtype"]]
-    idp = impl.make_test_prompts(ecfg, w.id_domain(), n, ctx.generator(30), dtype=dt)
-    odp = impl.make_test_prompts(ecfg, w.ood_domain(ecfg, cfg["S1"]), n, ctx.generator(31), dtype=dt)
+    idp = impl.make_test_prompts(ecfg, w.id_domain(impl), n, ctx.generator(30), dtype=dt)
+    odp = impl.make_test_prompts(ecfg, w.ood_domain(impl, ecfg, cfg["S1"]), n, ctx.generator(31), dtype=dt)
     mubar = w.idr.mean(1).to(dt)  # (S, d_X)
     q = torch.zeros(cfg["d_Y"], dtype=dt, device=mubar.device)
     q[0] = 1.0

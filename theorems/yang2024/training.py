@@ -72,6 +72,7 @@ class Trained:
 
 
 _TRAINED: dict[tuple, Trained] = {}
+_BUILT: dict[tuple, frozenset] = {}  # the API members each cached run was built with
 
 
 def _train_key(m: Impl, cfg: dict, device: torch.device) -> tuple:
@@ -119,13 +120,18 @@ def trained(m: Impl, cfg: dict, device: torch.device, steps: int, record_zeta: b
     key = _train_key(m, cfg, device)
     tr = _TRAINED.get(key)
     if tr is None:
-        inst, Q0, w0, drawn, passed = _draw_trainable(m, cfg, device)
-        st = m.step_sizes(inst, cfg["H"], cfg["c"], cfg["gamma"])
-        S0 = m.softmax_maps(Q0, inst)
-        start = m.gd(inst, Q0, w0, st.eta_Q, st.eta_w, 0, record_zeta=True)
-        tr = Trained(inst, Q0, w0, st.eta_Q, st.eta_w, m.zeta(S0, inst), m.kappa0(S0, inst), drawn, passed,
-                     {0: Checkpoint(Q0, w0, start.delta, start.zeta, start.L_w)})
+        outer, m.used = m.used, set()  # the members that build the run, recorded for every claim that reads it
+        try:
+            inst, Q0, w0, drawn, passed = _draw_trainable(m, cfg, device)
+            st = m.step_sizes(inst, cfg["H"], cfg["c"], cfg["gamma"])
+            S0 = m.softmax_maps(Q0, inst)
+            start = m.gd(inst, Q0, w0, st.eta_Q, st.eta_w, 0, record_zeta=True)
+            tr = Trained(inst, Q0, w0, st.eta_Q, st.eta_w, m.zeta(S0, inst), m.kappa0(S0, inst), drawn, passed,
+                         {0: Checkpoint(Q0, w0, start.delta, start.zeta, start.L_w)})
+        finally:
+            _BUILT[key], m.used = frozenset(m.used), outer | m.used
         _TRAINED[key] = tr
+    m.used |= _BUILT[key]
     if steps in tr.checkpoints and (tr.checkpoints[steps].zeta is not None or not record_zeta):
         return tr, tr.checkpoints[steps]
     base = tr.checkpoints[max(k for k, c in tr.checkpoints.items() if k <= steps and
