@@ -513,29 +513,6 @@ def neuron_parts(p: Params, d_X: int) -> tuple[Tensor, Tensor]:
     return r[..., :d_X], r[..., d_X:]
 
 
-def cosine(u: Tensor, v: Tensor) -> Tensor:
-    """Cosine along the last dim (0 where a vector is zero)."""
-    return (u * v).sum(-1) / (u.norm(dim=-1) * v.norm(dim=-1)).clamp_min(torch.finfo(u.dtype).tiny)
-
-
-def qk_pattern_fractions(p: Params, prompts: Prompts, rel: Tensor) -> dict[str, Tensor]:
-    """Norms of W_Q p_query and W_K p_i (S, n) and |component along the row's own pattern direction| / norm.
-
-    m_a = d, so W_Q p lives in token space; the pattern direction of row i is (mu_{pattern_i} / ||mu||, 0)."""
-    S, n, L1, d = prompts.P.shape
-    s_idx = torch.arange(S, device=rel.device).view(S, 1, 1)
-    mu = rel.to(prompts.P.dtype)[s_idx, prompts.pattern]  # (S, n, l+1, d_X)
-    dirs = torch.cat([mu, torch.zeros(S, n, L1, d - mu.shape[-1], dtype=mu.dtype, device=mu.device)], -1)
-    dirs = dirs / dirs.norm(dim=-1, keepdim=True)
-    wq = prompts.P[..., -1, :] @ p.W_Q.transpose(-1, -2)  # (S, n, d)
-    wk = prompts.P[..., :-1, :].reshape(S, -1, d) @ p.W_K.transpose(-1, -2)  # (S, n l, d)
-    wk = wk.view(S, n, L1 - 1, d)
-    q_norm, k_norm = wq.norm(dim=-1), wk.norm(dim=-1)
-    q_par = (wq * dirs[..., -1, :]).sum(-1).abs()
-    k_par = (wk * dirs[..., :-1, :]).sum(-1).abs()
-    return {"q_norm": q_norm, "q_pattern": q_par, "k_norm": k_norm.mean(-1), "k_pattern": k_par.mean(-1)}
-
-
 # ---------------------------------------------------------------------------------------------------- training
 class TrainResult(NamedTuple):
     params: Params  # final Psi^(T)
